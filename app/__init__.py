@@ -1,0 +1,1 @@
+"""Transport layer: the FastAPI application, its routers, settings and the CLI."""

@@ -1,0 +1,126 @@
+"""FastAPI dependencies: the service state, the per-request transaction, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.state import ServiceState
+from badges.agencies import agency_of
+from badges.clients import authenticate_token
+from badges.errors import Forbidden
+from badges.issuers import get_issuer
+from storage.models import Agency, Client, Issuer
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.lattice
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+async def _open_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's database session, closed once the response is sent (so a streamed
+    body can still read from it)."""
+    async with state.sessions() as session:
+        yield session
+
+
+async def get_session(
+    session: Annotated[AsyncSession, Depends(_open_session)],
+) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed if the handler succeeds, rolled back otherwise."""
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+# scope="function": the commit happens before the response is sent. (A yield dependency's
+# exit code otherwise runs after it is sent: a client could be told 201 for a credential
+# whose commit then failed, or read it back before it was committed.)
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """An authenticated provider client and the issuer it acts for."""
+
+    client: Client
+    issuer: Issuer
+    scopes: frozenset[str]
+
+
+def _unauthorized(detail: str, error: str = "invalid_token") -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": f'Bearer error="{error}"'})
+
+
+class RequireScopes:
+    """`Depends(RequireScopes("credentials:issue"))`: a bearer token holding every scope."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = frozenset(scopes)
+
+    async def __call__(self, request: Request, session: Session) -> Provider:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized(
+                "a bearer access token from POST /oauth/token is required", "invalid_request"
+            )
+        grant = await authenticate_token(session, token.strip())
+        if grant is None:
+            raise _unauthorized("the access token is unknown, expired or revoked")
+        missing = self.scopes - grant.scopes
+        if missing:
+            raise HTTPException(
+                403,
+                f"the access token lacks the scope(s) {', '.join(sorted(missing))}",
+                headers={
+                    "WWW-Authenticate": 'Bearer error="insufficient_scope", '
+                    f'scope="{" ".join(sorted(self.scopes))}"'
+                },
+            )
+        issuer = await session.get(Issuer, grant.issuer_id)
+        if issuer is None:
+            raise _unauthorized("the client's issuer no longer exists")
+        return Provider(client=grant.client, issuer=issuer, scopes=grant.scopes)
+
+
+async def issuer_of(slug: str, provider: Provider, session: AsyncSession) -> Issuer:
+    """The issuer named in the path, which must be the one the client acts for."""
+    if slug == provider.issuer.slug:
+        return provider.issuer
+    await get_issuer(session, slug)  # 404 for an issuer that does not exist at all
+    raise Forbidden(f"this client acts for issuer {provider.issuer.slug!r}, not {slug!r}")
+
+
+@dataclass(frozen=True)
+class AgencyCaller:
+    """An authenticated client of a state agency (its issuer profile)."""
+
+    client: Client
+    issuer: Issuer
+    agency: Agency
+    scopes: frozenset[str]
+
+
+class RequireAgency:
+    """`Depends(RequireAgency("stacks:write"))`: an agency client's token with every scope."""
+
+    def __init__(self, *scopes: str) -> None:
+        self._provider = RequireScopes(*scopes)
+
+    async def __call__(self, request: Request, session: Session) -> AgencyCaller:
+        provider = await self._provider(request, session)
+        agency = await agency_of(session, provider.issuer)
+        if agency is None:
+            raise HTTPException(403, "this client does not act for a state agency")
+        return AgencyCaller(provider.client, provider.issuer, agency, provider.scopes)

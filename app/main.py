@@ -1,0 +1,113 @@
+"""The FastAPI application: routers, error rendering, body limits, service lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import imsx, problems
+from app.limits import BodySizeLimit
+from app.routers import (
+    achievements,
+    agency,
+    badge_images,
+    credentials,
+    health,
+    issuers,
+    oauth,
+    ob_api,
+    ob_oauth,
+    pages,
+    stacks,
+    state_queries,
+    status,
+    teacher,
+    vc_api_verify,
+    verify,
+    wallets,
+    webhooks,
+)
+from app.settings import Settings, get_settings
+from app.state import ServiceState, build_state
+from badges.webhook_delivery import DeliveryConfig, DeliveryWorker
+
+
+def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings (and may share one state)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = state or build_state(settings)
+        app.state.lattice = service
+        # In the background: the service answers at once while the signing workers start.
+        warming = asyncio.create_task(service.signer.warm_up())
+        # Webhooks are sent from the outbox by this task, never by the request that caused them.
+        worker = DeliveryWorker(service.sessions, service.vault, _delivery_config(service.settings))
+        delivering = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            warming.cancel()
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
+            if state is None:
+                await service.close()
+
+    app = FastAPI(
+        title="Lattice",
+        summary="Open Badges 3.0 micro-credentials for educators: issue, verify, stack.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    if state is not None:
+        app.state.lattice = state
+    problems.install(app)
+    imsx.install(app)  # after problems: the OB 3.0 API (/ims/...) answers Imsx_StatusInfo
+    app.add_exception_handler(teacher.SignInRequired, teacher.sign_in_redirect)
+    for module in (
+        oauth,
+        ob_oauth,
+        ob_api,
+        issuers,
+        achievements,
+        badge_images,
+        credentials,
+        status,
+        verify,
+        vc_api_verify,
+        webhooks,
+        agency,
+        state_queries,
+        stacks,
+        teacher,
+        wallets,
+        health,
+        pages,
+    ):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, limit_for=_body_limits(settings))
+    return app
+
+
+def _delivery_config(settings: Settings) -> DeliveryConfig:
+    return DeliveryConfig(
+        public_url=settings.public_url,
+        poll_seconds=settings.webhook_poll_seconds,
+        retry_base_seconds=settings.webhook_retry_base_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+        allow_private=settings.webhooks_allow_private,
+    )
+
+
+def _body_limits(settings: Settings) -> Callable[[str], int]:
+    def limit_for(path: str) -> int:
+        if path.endswith(("/credentials:batch", "/v1/verify:batch")):
+            return settings.max_batch_body_bytes
+        return settings.max_body_bytes
+
+    return limit_for

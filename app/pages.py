@@ -1,0 +1,260 @@
+"""Server-rendered HTML pages (Jinja2, autoescaped), and how a verification reads to a person.
+
+`result_view` turns a `VerificationReport` into what the result templates show: a verdict
+in words (naming the check that decided it), each check with a plain sentence of what it
+means, and the badge's details. Links and images from a credential are shown only for
+http(s) (and `data:image/` for images): a hostile badge cannot smuggle in `javascript:`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from verification.report import (
+    CheckResult,
+    CheckStatus,
+    DisplayData,
+    Verdict,
+    VerificationReport,
+)
+
+_environment = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+# Pages that show what strangers wrote: no scripts at all, images from anywhere (badge art),
+# nothing framed, forms only to this service, and no Referer (a credential URL is private-ish).
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src http: https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def render(
+    template: str,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    return HTMLResponse(
+        _environment.get_template(template).render(**context),
+        status_code=status_code,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def http_url(value: str | None) -> str | None:
+    """`value` if it is an http(s) URL, to be linked; None otherwise (shown as text)."""
+    if value and re.match(r"https?://[^\s]+\Z", value, re.IGNORECASE):
+        return value
+    return None
+
+
+_DATA_IMAGE: Final = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
+
+
+def image_src(value: str | None) -> str | None:
+    """A badge image URL safe for `<img src>`: http(s) or an inline raster/SVG data URI."""
+    if value and (http_url(value) or _DATA_IMAGE.match(value)):
+        return value
+    return None
+
+
+@dataclass(frozen=True)
+class When:
+    """A date from a credential: machine-readable as written, and in words."""
+
+    raw: str
+    shown: str
+
+
+def when(value: str | None) -> When | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return When(value, value)
+    shown = f"{moment.day} {moment:%B %Y}"
+    if (moment.hour, moment.minute) != (0, 0):
+        shown += f", {moment:%H:%M}"
+    offset = moment.utcoffset()
+    if offset is not None:
+        shown += f" {moment:%z}" if offset else " UTC"
+    return When(value, shown)
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str | None  # None: shown as plain text
+
+
+@dataclass(frozen=True)
+class CheckView:
+    title: str
+    meaning: str
+    status: str  # CheckStatus value: the CSS class
+    status_words: str
+    symbol: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ResultView:
+    verdict: str  # Verdict value: the CSS class and a stable hook for tests
+    headline: str
+    symbol: str
+    summary: str
+    reason: str | None
+    checks: tuple[CheckView, ...]
+    display: DisplayData
+    has_credential: bool
+    image: str | None
+    issuer_link: Link | None
+    issuer_id: str | None  # shown beside the name, unless it is all there is
+    issued_on: When | None
+    expires: When | None
+    evidence: tuple[Link, ...]
+    counts_toward: tuple[Link, ...]
+    criteria_link: str | None
+    status_words: str
+
+
+_VERDICTS: Final[dict[Verdict, tuple[str, str, str]]] = {
+    Verdict.VERIFIED: (
+        "Verified",
+        "✓",
+        "This badge is genuine: it was signed by its issuer, has not been changed since, "
+        "and is not revoked, suspended or expired.",
+    ),
+    Verdict.REVOKED: ("Revoked", "✗", "The issuer has revoked this badge: it is no longer valid."),
+    Verdict.SUSPENDED: (
+        "Suspended",
+        "‖",
+        "The issuer has suspended this badge: it is not valid while the suspension lasts.",
+    ),
+    Verdict.EXPIRED: ("Expired", "✗", "This badge was genuine but its validity period is over."),
+    Verdict.NOT_YET_VALID: (
+        "Not yet valid",
+        "…",
+        "This badge is genuine but its validity period has not started yet.",
+    ),
+    Verdict.INVALID: (
+        "Invalid",
+        "✗",
+        "This badge failed a check, so it cannot be trusted as presented.",
+    ),
+    Verdict.CANNOT_VERIFY: (
+        "Cannot be verified",
+        "?",
+        "A check could not be completed, for example because the issuer's key or status list "
+        "could not be reached. This does not mean the badge is fake: try again later.",
+    ),
+}
+
+_STATUS_WORDS: Final[dict[CheckStatus, tuple[str, str]]] = {
+    CheckStatus.PASSED: ("Passed", "✓"),
+    CheckStatus.FAILED: ("Failed", "✗"),
+    CheckStatus.WARNING: ("Warning", "!"),
+    CheckStatus.NOT_APPLICABLE: ("Not applicable", "\N{EN DASH}"),
+    CheckStatus.ERROR: ("Could not check", "?"),
+}
+
+# What each check of OB 3.0 §9.1 establishes, for someone who has never heard of a proof.
+_MEANINGS: Final[dict[str, str]] = {
+    "parse": "It is an Open Badges 3.0 credential in a format that can be read.",
+    "jsonld": "Every term in it is defined by a known vocabulary.",
+    "schema": "Its fields follow the official Open Badges 3.0 schema.",
+    "proof": "The issuer's digital signature is intact: nothing was changed after signing.",
+    "key_binding": "The key that signed it belongs to the issuer named in the badge.",
+    "refresh": "Whether the issuer offers a newer copy (noted, not followed).",
+    "status": "The issuer has not revoked or suspended it.",
+    "validity": "Today falls within the period the badge is valid for.",
+    "recipient": "It was issued to the person you named (only checked if you name someone).",
+    "endorsements": "Endorsements of it by third parties are genuine.",
+}
+
+
+def _headline(report: VerificationReport, label: str) -> str:
+    decided = report.decided_by
+    if decided is None:
+        return label
+    if report.verdict is Verdict.INVALID:
+        return f"{label}: the “{decided.title}” check failed"
+    if report.verdict is Verdict.CANNOT_VERIFY:
+        return f"{label}: the “{decided.title}” check could not be completed"
+    return label
+
+
+def _check_view(check: CheckResult) -> CheckView:
+    words, symbol = _STATUS_WORDS[check.status]
+    return CheckView(
+        title=check.title,
+        meaning=_MEANINGS.get(check.id, ""),
+        status=check.status.value,
+        status_words=words,
+        symbol=symbol,
+        message=_sentence(check.message),
+    )
+
+
+def _sentence(message: str) -> str:
+    """Capitalised when it starts with a plain word; an identifier (did:…, eddsa-…) is kept."""
+    if re.match(r"[a-z]+(\s|\Z)", message):
+        return message[0].upper() + message[1:]
+    return message
+
+
+def _status_words(report: VerificationReport) -> str:
+    try:
+        check = report.check("status")
+    except KeyError:
+        return "Not checked"
+    if check.status is CheckStatus.PASSED:
+        return "Active: not revoked or suspended"
+    if check.outcome is Verdict.REVOKED:
+        return "Revoked"
+    if check.outcome is Verdict.SUSPENDED:
+        return "Suspended"
+    if check.status is CheckStatus.NOT_APPLICABLE:
+        return f"Not checked ({check.message})"
+    return f"{_STATUS_WORDS[check.status][0]}: {check.message}"
+
+
+def result_view(report: VerificationReport) -> ResultView:
+    label, symbol, summary = _VERDICTS[report.verdict]
+    display = report.display
+    issuer = display.issuer_name or display.issuer_id
+    return ResultView(
+        verdict=report.verdict.value,
+        headline=_headline(report, label),
+        symbol=symbol,
+        summary=summary,
+        reason=report.decided_by.message if report.decided_by else None,
+        checks=tuple(_check_view(check) for check in report.checks),
+        display=display,
+        has_credential=report.credential is not None,
+        image=image_src(display.image),
+        issuer_link=Link(issuer, http_url(display.issuer_url)) if issuer else None,
+        issuer_id=display.issuer_id if display.issuer_id != issuer else None,
+        issued_on=when(display.issued_on),
+        expires=when(display.expires),
+        evidence=tuple(Link(item, http_url(item)) for item in display.evidence),
+        counts_toward=tuple(
+            Link(name, http_url(url)) for name, url in (*display.stacks, *display.lattice_roles)
+        ),
+        criteria_link=http_url(display.criteria_url),
+        status_words=_status_words(report),
+    )

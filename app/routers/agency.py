@@ -1,0 +1,338 @@
+"""The state agency API: vetting, educators, stacks and lattices, submissions, evaluations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from app.deps import AgencyCaller, RequireAgency, Session, State
+from app.routers.credentials import issued_json
+from badges.agencies import (
+    ApprovalDecision,
+    approvals_of,
+    decide,
+    educator_lookup_keys,
+    find_educator,
+    register_educator,
+)
+from badges.errors import Conflict, InvalidInput
+from badges.evaluation import Evaluator, ProofCheck, evaluation_json, held_credentials
+from badges.recipients import Recipient
+from badges.stack_credentials import completed_stack, issue_clr, issue_stack_credential
+from badges.stacks import (
+    RoleDetails,
+    StackDetails,
+    create_lattice,
+    create_stack,
+    get_lattice,
+    get_stack,
+    lattice_document,
+    list_stacks,
+    revise_stack,
+    stack_document,
+    stack_url,
+)
+from badges.submissions import content_of, record_submission
+from schemas.api.agencies import (
+    ApprovalIn,
+    ApprovalOut,
+    EducatorIn,
+    EducatorOut,
+    EducatorRef,
+    EvaluationIn,
+    LatticeIn,
+    StackIn,
+    SubmissionIn,
+)
+from storage.models import Approval, Educator
+from verification.context import RecipientQuery
+from verification.inputs import InputError, read_presented
+from verification.report import Verdict
+
+router = APIRouter(prefix="/v1/agency", tags=["agency"])
+Registrar = Annotated[AgencyCaller, Depends(RequireAgency("registry:write"))]
+StackWriter = Annotated[AgencyCaller, Depends(RequireAgency("stacks:write"))]
+Reporter = Annotated[AgencyCaller, Depends(RequireAgency("reports:read"))]
+
+
+def _recipient(ref: EducatorRef) -> Recipient:
+    return Recipient(
+        email=str(ref.email) if ref.email else None,
+        educator_id=ref.educator_id,
+        educator_state=ref.state,
+    )
+
+
+def _approval_out(row: Approval) -> ApprovalOut:
+    return ApprovalOut(
+        id=str(row.id),
+        achievement_id=row.achievement_iri,
+        purpose=row.purpose,
+        decision=row.decision,
+        effective_from=row.effective_from,
+        effective_until=row.effective_until,
+        note=row.note,
+        decided_by=row.decided_by,
+    )
+
+
+@router.post(
+    "/approvals", status_code=201, response_model=ApprovalOut, response_model_by_alias=True
+)
+async def approve(body: ApprovalIn, caller: Registrar, session: Session) -> ApprovalOut:
+    """Record a vetting decision on an achievement (any issuer's) for one purpose."""
+    decision = ApprovalDecision(
+        body.achievement_id,
+        body.purpose,
+        body.decision,
+        body.effective_from,
+        body.effective_until,
+        body.note,
+    )
+    return _approval_out(await decide(session, caller.agency, decision, caller.client.client_id))
+
+
+@router.get("/approvals", response_model=list[ApprovalOut], response_model_by_alias=True)
+async def approvals(caller: Reporter, session: Session) -> list[ApprovalOut]:
+    return [_approval_out(row) for row in await approvals_of(session, caller.agency)]
+
+
+def _educator_out(row: Educator) -> EducatorOut:
+    return EducatorOut(id=str(row.id), district=row.district, identifiers=len(row.identifiers))
+
+
+@router.post(
+    "/educators", status_code=201, response_model=EducatorOut, response_model_by_alias=True
+)
+async def educator(
+    body: EducatorIn, caller: Registrar, session: Session, state: State
+) -> EducatorOut:
+    """Register an educator; only keyed hashes of the identifiers are stored."""
+    row = await register_educator(
+        session, state.vault, caller.agency, _recipient(body), body.district
+    )
+    return _educator_out(row)
+
+
+@router.post("/stacks", status_code=201)
+async def new_stack(
+    body: StackIn, caller: StackWriter, session: Session, state: State, response: Response
+) -> dict[str, Any]:
+    """Define a stack: a rule over achievements, with an optional window and purpose."""
+    stack = await create_stack(
+        session, state.settings.public_url, caller.agency, _stack_details(body)
+    )
+    response.headers["Location"] = stack_url(state.settings.public_url, stack.id)
+    return stack_document(state.settings.public_url, stack, caller.issuer.name)
+
+
+@router.put("/stacks/{stack_id}", status_code=201)
+async def revise(
+    stack_id: uuid.UUID, body: StackIn, caller: StackWriter, session: Session, state: State
+) -> dict[str, Any]:
+    """Revise a stack: a new revision with its own id; the old one stays for the record."""
+    stack = await revise_stack(
+        session, state.settings.public_url, caller.agency, stack_id, _stack_details(body)
+    )
+    return stack_document(state.settings.public_url, stack, caller.issuer.name)
+
+
+@router.get("/stacks")
+async def stacks(caller: Reporter, session: Session, state: State) -> list[dict[str, Any]]:
+    return [
+        stack_document(state.settings.public_url, row, caller.issuer.name)
+        for row in await list_stacks(session, caller.agency)
+    ]
+
+
+def _stack_details(body: StackIn) -> StackDetails:
+    return StackDetails(
+        code=body.code,
+        name=body.name,
+        rule=body.rule,
+        description=body.description,
+        window_days=body.window_days,
+        purpose=body.purpose,
+    )
+
+
+@router.post("/lattices", status_code=201)
+async def new_lattice(
+    body: LatticeIn, caller: StackWriter, session: Session, state: State
+) -> dict[str, Any]:
+    """Define a career lattice: roles reached by rules over stacks, and their order."""
+    roles = [
+        RoleDetails(role.key, role.name, role.rule, role.description, tuple(role.precedes))
+        for role in body.roles
+    ]
+    lattice = await create_lattice(
+        session, state.settings.public_url, caller.agency, body.name, body.description, roles
+    )
+    return lattice_document(state.settings.public_url, lattice, caller.issuer.name)
+
+
+def _proof_check(state: State) -> ProofCheck:
+    async def check(document: str) -> str | None:
+        report = await state.verifier.verify(read_presented(document))
+        proof = report.check("proof")
+        if proof is None or proof.status.value != "passed":
+            return "its proof no longer verifies"
+        return None
+
+    return check
+
+
+@router.post("/evaluations")
+async def evaluate_educator(
+    body: EvaluationIn, caller: Reporter, session: Session, state: State
+) -> dict[str, Any]:
+    """Evaluate one educator against a stack, a role, or the whole lattice, as of a date:
+    what counted, what was rejected and why, and what is still missing."""
+    evaluator, at, educator = await _evaluation_context(body, caller, session, state)
+    public_url = state.settings.public_url
+    answer: dict[str, Any] = {
+        "educator": str(educator.id) if educator else None,
+        "at": at.isoformat(),
+    }
+    if body.stack_id:
+        stack = await get_stack(session, caller.agency, _uuid(body.stack_id, "stackId"))
+        answer["stack"] = stack_document(public_url, stack, caller.issuer.name)
+        answer |= evaluation_json(await evaluator.stack(stack))
+        return answer
+    lattice = await get_lattice(session, caller.agency, _uuid(body.lattice_id, "latticeId"))
+    roles = [role for role in lattice.roles if body.role in (None, role.key)]
+    if not roles:
+        raise InvalidInput(f"lattice has no role {body.role!r}", field=("role",))
+    answer["lattice"] = lattice_document(public_url, lattice, caller.issuer.name)["id"]
+    answer["roles"] = [
+        {"key": role.key, "name": role.name, **evaluation_json(await evaluator.role(role))}
+        for role in roles
+    ]
+    return answer
+
+
+def _uuid(value: str | None, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a UUID", field=(field,)) from None
+
+
+@router.post("/submissions", status_code=201)
+async def submit(
+    body: SubmissionIn, caller: Registrar, session: Session, state: State
+) -> dict[str, Any]:
+    """Submit other issuers' credentials for an educator; each is verified on entry and
+    stored as accepted or rejected with its report (rejected ones never count)."""
+    identifiers = _recipient(body.educator)
+    educator = await register_educator(session, state.vault, caller.agency, identifiers)
+    query = RecipientQuery(
+        email=identifiers.email,
+        educator_id=identifiers.educator_id,
+        state=identifiers.educator_state,
+    )
+    results = []
+    for index, item in enumerate(body.credentials):
+        try:
+            presented = read_presented(item)
+        except InputError as error:
+            raise InvalidInput(str(error), field=("credentials", index)) from None
+        report = await state.verifier.verify(presented, recipient=query)
+        recipient_check = report.check("recipient")
+        named = recipient_check is not None and recipient_check.status.value == "passed"
+        accepted = named and report.verdict in (Verdict.VERIFIED, Verdict.EXPIRED)
+        row = await record_submission(
+            session,
+            caller.agency,
+            educator,
+            content=content_of(item),
+            credential=report.credential,
+            verdict=report.verdict.value,
+            report=report.to_json(),
+            accepted=accepted,
+        )
+        results.append(
+            {
+                "id": str(row.id),
+                "accepted": accepted,
+                "verdict": report.verdict.value,
+                "namesEducator": named,
+                "achievementId": row.achievement_iri,
+            }
+        )
+    return {"educator": str(educator.id), "results": results}
+
+
+async def _evaluation_context(
+    body: EvaluationIn, caller: AgencyCaller, session: Session, state: State
+) -> tuple[Evaluator, datetime, Educator | None]:
+    at = body.at or datetime.now(UTC)
+    keys = [key for _, key in educator_lookup_keys(state.vault, _recipient(body.educator))]
+    educator = await find_educator(session, caller.agency, keys)
+    proof_check = _proof_check(state) if body.verify_proofs else None
+    held = await held_credentials(
+        session, state.settings.public_url, keys, educator, at, proof_check
+    )
+    approvals = await approvals_of(session, caller.agency)
+    evaluator = Evaluator(session, state.settings.public_url, caller.agency, held, at, approvals)
+    return evaluator, at, educator
+
+
+@router.post("/stack-credentials", status_code=201)
+async def award_stack(
+    body: EvaluationIn,
+    caller: Annotated[AgencyCaller, Depends(RequireAgency("credentials:issue", "reports:read"))],
+    session: Session,
+    state: State,
+) -> Response:
+    """Award a completed stack as a credential from the agency, listing the constituent
+    credentials as evidence. 409 with what is missing when the stack is not complete."""
+    if not body.stack_id:
+        raise InvalidInput("stack credentials are awarded for a stackId", field=("stackId",))
+    evaluator, _, _ = await _evaluation_context(body, caller, session, state)
+    stack = await get_stack(session, caller.agency, _uuid(body.stack_id, "stackId"))
+    result = await evaluator.stack(stack)
+    if not result.met:
+        raise Conflict(
+            f"the stack is not complete; missing: {'; '.join(result.missing)}", field=("stackId",)
+        )
+    issued = await issue_stack_credential(
+        session,
+        state.issuing,
+        caller.issuer,
+        caller.client,
+        completed_stack(state.settings.public_url, stack, result.counted),
+        _recipient(body.educator),
+    )
+    return Response(
+        issued_json(state.settings.public_url, issued),
+        media_type="application/json",
+        status_code=201,
+    )
+
+
+@router.post("/clr", status_code=201)
+async def export_clr(
+    body: EvaluationIn,
+    caller: Annotated[AgencyCaller, Depends(RequireAgency("credentials:issue", "reports:read"))],
+    session: Session,
+    state: State,
+) -> Response:
+    """The educator's progress as a signed CLR 2.0 ClrCredential: every stack of the agency
+    she has completed, with the constituent credentials and their associations."""
+    evaluator, _, _ = await _evaluation_context(body, caller, session, state)
+    public_url = state.settings.public_url
+    completed = []
+    for stack in await list_stacks(session, caller.agency):
+        if body.stack_id and str(stack.id) != body.stack_id:
+            continue
+        result = await evaluator.stack(stack)
+        if result.met:
+            completed.append(completed_stack(public_url, stack, result.counted))
+    issued = await issue_clr(
+        session, state.issuing, caller.issuer, caller.client, _recipient(body.educator), completed
+    )
+    return Response(issued_json(public_url, issued), media_type="application/json", status_code=201)

@@ -1,0 +1,158 @@
+"""Every setting of the service, read once from `LATTICE_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LATTICE_", env_file=".env", extra="ignore")
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of every URL the service writes into a credential, DID or page.",
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/lattice.db",
+        description="SQLAlchemy async URL (sqlite+aiosqlite:// or postgresql+asyncpg://).",
+    )
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the master key file and the SQLite file live."
+    )
+    master_key: str | None = Field(
+        default=None,
+        description="Base64url 32-byte key that encrypts private keys; "
+        "if unset, read from (or generated into) <data_dir>/master.key.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `lattice serve` binds.")
+    port: int = Field(default=8000, description="Port `lattice serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Service processes `lattice serve` runs (one per core is a good start). "
+        "PostgreSQL only: SQLite allocates status-list entries safely within one process.",
+    )
+    token_ttl_seconds: int = Field(
+        default=900, description="Lifetime of provider access tokens (client credentials)."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, description="Largest request body accepted, except batch issuance."
+    )
+    max_batch_body_bytes: int = Field(
+        default=16_777_216, description="Largest body accepted by the batch issue endpoint."
+    )
+    max_batch_items: int = Field(default=1000, description="Most awards in one batch request.")
+    sign_workers: int = Field(
+        default=0,
+        description="Processes that sign batch credentials in parallel; 0 means one per CPU.",
+    )
+    default_jwt_alg: str = Field(
+        default="RS256", description="VC-JWT algorithm when the caller names none (RS256|EdDSA)."
+    )
+    fetch_allow_http: bool = Field(
+        default=False,
+        description="Let the verifier fetch plain-http URLs and resolve did:web over http "
+        "(local development and tests only).",
+    )
+    fetch_allow_private: bool = Field(
+        default=False,
+        description="Let the verifier fetch private, loopback and link-local addresses "
+        "(local development and tests only).",
+    )
+    fetch_timeout_seconds: float = Field(
+        default=5.0, description="Timeout of each outbound fetch (DID documents, status lists)."
+    )
+    fetch_max_bytes: int = Field(
+        default=1_048_576, description="Largest document the verifier fetches."
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for e-mail (sign-in codes, claim links). Unset: mail is "
+        "written to the log and the outbox table only (development).",
+    )
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_username: str | None = Field(default=None, description="SMTP user, if any.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if any.")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS with the SMTP server.")
+    mail_from: str = Field(
+        default="Lattice <no-reply@localhost>", description="From address of outgoing mail."
+    )
+    session_days: int = Field(default=14, description="How long a teacher stays signed in.")
+    sign_in_codes_per_client: int = Field(
+        default=20,
+        description="Sign-in codes one client address may ask for in 15 minutes (the "
+        "address is the proxy's X-Forwarded-For client when behind a trusted proxy).",
+    )
+    sign_in_code_minutes: int = Field(
+        default=15, description="How long an e-mailed sign-in code or link stays valid."
+    )
+    claim_link_days: int = Field(
+        default=7,
+        ge=1,
+        description="How long the claim link e-mailed on issuance (notifyRecipient) stays valid.",
+    )
+    ob_api_token_ttl_seconds: int = Field(
+        default=3600, gt=0, description="Lifetime of OB 3.0 API access tokens (teachers' apps)."
+    )
+    ob_api_refresh_token_days: int = Field(
+        default=90, gt=0, description="Lifetime of OB 3.0 API refresh tokens (rotated on use)."
+    )
+    privacy_policy_url: str | None = Field(
+        default=None,
+        description="The service's privacy policy, named in the OB 3.0 discovery document "
+        "(`x-imssf-privacyPolicyUrl`); the public URL when unset.",
+    )
+    terms_of_service_url: str | None = Field(
+        default=None,
+        description="The service's terms, named in the OB 3.0 discovery document "
+        "(`termsOfService`); the public URL when unset.",
+    )
+    log_level: str = Field(default="info", description="Log level of the service.")
+    webhooks_allow_http: bool = Field(
+        default=False,
+        description="Accept http:// webhook URLs (for development); otherwise https only.",
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Send webhooks to loopback, private and link-local addresses "
+        "(refused by default so a provider cannot reach the service's own network).",
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the delivery worker looks for due webhooks."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="First retry delay of a failed webhook; each next one is 3 times longer.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a webhook receiver may take to answer."
+    )
+    webhook_concurrency: int = Field(
+        default=16, ge=1, description="Most webhook requests in flight at once per process."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("LATTICE_PUBLIC_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("default_jwt_alg")
+    @classmethod
+    def _known_alg(cls, value: str) -> str:
+        if value not in {"RS256", "EdDSA"}:
+            raise ValueError("LATTICE_DEFAULT_JWT_ALG must be RS256 or EdDSA")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,123 @@
+"""What the running service holds for its lifetime: settings, database, keys, signer, verifier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from badges.issuers import KeyVault
+from badges.issuing import IssuingContext
+from badges.mail import Mailer, SmtpSettings
+from badges.signing import Signer
+from keys.did_web import did_web_for
+from keys.master import MasterKey
+from storage.session import create_engine, create_session_factory
+from verification.fetch import FetchSettings, SafeFetcher
+from verification.local import OwnIssuerKeys, OwnStatusLists
+from verification.pipeline import Verifier
+from verification.resolvers import default_resolver
+from verification.static_cache import StaticCheckCache
+from verification.status import BitstringStatusListChecker
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    vault: KeyVault
+    signer: Signer
+    fetcher: SafeFetcher
+    verifier: Verifier
+    mailer: Mailer
+
+    @property
+    def issuing(self) -> IssuingContext:
+        return IssuingContext(
+            public_url=self.settings.public_url,
+            vault=self.vault,
+            signer=self.signer,
+            default_jwt_algorithm="EdDSA" if self.settings.default_jwt_alg == "EdDSA" else "RS256",
+        )
+
+    async def close(self) -> None:
+        self.signer.close()
+        await self.fetcher.aclose()
+        await self.engine.dispose()
+
+
+def load_master_key(settings: Settings) -> MasterKey:
+    if settings.master_key:
+        return MasterKey.from_text(settings.master_key)
+    return MasterKey.load_or_create(settings.data_dir / "master.key")
+
+
+def build_verifier(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[SafeFetcher, Verifier]:
+    """One outbound client for the whole process, and a verifier that answers this
+    service's own keys and status lists from the database."""
+    public = settings.public_url
+    fetcher = SafeFetcher(
+        FetchSettings(
+            allow_insecure_http=settings.fetch_allow_http,
+            allow_private_networks=settings.fetch_allow_private,
+            max_bytes=settings.fetch_max_bytes,
+            timeout_seconds=settings.fetch_timeout_seconds,
+            # The verifier must never be a way to call this service's own private API.
+            blocked_prefixes=(f"{public}/v1/", f"{public}/oauth/", f"{public}/credentials/issue"),
+        )
+    )
+    resolver = default_resolver(
+        fetcher,
+        local=OwnIssuerKeys(sessions, public),
+        did_web_scheme="http" if settings.fetch_allow_http else "https",
+    )
+    checker = OwnStatusLists(sessions, public, BitstringStatusListChecker(fetcher))
+    own = did_web_for(public, "issuers") + ":"
+
+    def own_issuer(credential: Mapping[str, Any] | None) -> bool:
+        issuer = (credential or {}).get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        return isinstance(issuer_id, str) and issuer_id.startswith(own)
+
+    verifier = Verifier(
+        fetcher=fetcher,
+        resolver=resolver,
+        status_checker=checker,
+        static_cache=StaticCheckCache(own_issuer),
+    )
+    return fetcher, verifier
+
+
+def build_state(settings: Settings) -> ServiceState:
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    fetcher, verifier = build_verifier(settings, sessions)
+    return ServiceState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        vault=KeyVault(load_master_key(settings)),
+        signer=Signer(settings.sign_workers),
+        fetcher=fetcher,
+        verifier=verifier,
+        mailer=build_mailer(settings),
+    )
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpSettings(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_starttls,
+        )
+    return Mailer(sender=settings.mail_from, smtp=smtp)

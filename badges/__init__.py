@@ -1,0 +1,1 @@
+"""The issuing domain: issuers and their keys, achievements, recipients, credentials."""

@@ -1,0 +1,117 @@
+"""One educator's progress across all of an agency's stacks and lattice roles, explained.
+
+Her credentials are gathered as `badges.evaluation` does it (`held_credentials`: every
+credential of hers the service knows, status from the event history at the date, proofs
+re-checked when asked) and the same rule engine explains each stack and role: what counted,
+what was rejected and why, what is missing. The agency's stacks are loaded once (nested
+stacks resolve from memory, not with two queries per reference as `Evaluator` does), and
+each nested stack is evaluated once for all the rules that name it. Beside each result, the
+materialised completion (completed on, lapses on) when the agency has run it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.agencies import approvals_of
+from badges.evaluation import ProofCheck, held_credentials
+from badges.rule_book import ApprovalBook, RuleBook
+from badges.stack_rules import Evaluation, StackPolicy, parse_rule
+from badges.stacks import policy_of, stack_url
+from storage.models import Agency, Completion, Educator, Lattice, LatticeRole, Stack
+
+
+@dataclass(frozen=True)
+class StackProgress:
+    stack: Stack
+    evaluation: Evaluation
+    completion: Completion | None
+
+
+@dataclass(frozen=True)
+class RoleProgress:
+    lattice: Lattice
+    role: LatticeRole
+    evaluation: Evaluation
+    completion: Completion | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    educator: Educator | None
+    at: datetime
+    stacks: list[StackProgress]
+    roles: list[RoleProgress]
+
+
+async def educator_progress(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    lookup_keys: Sequence[str],
+    educator: Educator | None,
+    at: datetime,
+    check_proof: ProofCheck | None = None,
+) -> Progress:
+    held = await held_credentials(session, public_url, lookup_keys, educator, at, check_proof)
+    # Only the decisions on what she holds: the rules never ask about anything else.
+    approvals = ApprovalBook(
+        await approvals_of(session, agency, sorted({item.achievement_id for item in held}))
+    )
+    current, book = await _stacks(session, public_url, agency)
+    completions = await _completions(session, educator)
+    memo: dict[str, Evaluation] = {}
+
+    def explain(policy: StackPolicy) -> Evaluation:
+        return book.evaluate(policy, held, at, approvals, memo)
+
+    stacks = [
+        StackProgress(
+            stack,
+            explain(book.nested[stack_url(public_url, stack.id)]),
+            completions.get(stack.lineage_id),
+        )
+        for stack in current
+    ]
+    lattices = await session.scalars(
+        select(Lattice).where(Lattice.agency_id == agency.id).order_by(Lattice.created_at)
+    )
+    roles = [
+        RoleProgress(
+            lattice, role, explain(StackPolicy(parse_rule(role.rule))), completions.get(role.id)
+        )
+        for lattice in lattices
+        for role in lattice.roles
+    ]
+    return Progress(educator, at, stacks, roles)
+
+
+async def _stacks(
+    session: AsyncSession, public_url: str, agency: Agency
+) -> tuple[list[Stack], RuleBook]:
+    """The current stacks, and a book resolving any revision's IRI to its current rule."""
+    rows = list(
+        await session.scalars(
+            select(Stack).where(Stack.agency_id == agency.id).order_by(Stack.created_at)
+        )
+    )
+    current = {row.lineage_id: row for row in rows if row.is_current}
+    nested = {
+        stack_url(public_url, row.id): policy_of(current.get(row.lineage_id, row)) for row in rows
+    }
+    return list(current.values()), RuleBook([], nested)
+
+
+async def _completions(
+    session: AsyncSession, educator: Educator | None
+) -> dict[uuid.UUID, Completion]:
+    if educator is None:
+        return {}
+    rows = await session.scalars(select(Completion).where(Completion.educator_id == educator.id))
+    return {row.target_id: row for row in rows}

@@ -1,0 +1,271 @@
+"""What an agency's educators hold, loaded for many educators at once.
+
+Set-based: one streamed query for the credentials issued here (matched by the keyed lookup
+hashes of the educators' identifiers), one for their status events, one for submitted
+credentials and one for VC-API credentials without an achievement row, instead of one
+query per educator. Only credentials of the achievements asked for are read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.achievements import achievement_url
+from badges.credential_document import xsd_datetime
+from badges.rule_book import Holding
+from badges.status_changes import Event, Standing, standing_of
+from storage.bulk import chunks
+from storage.models import (
+    Agency,
+    Credential,
+    CredentialEvent,
+    CredentialRecipient,
+    Educator,
+    EducatorIdentifier,
+    SubmittedCredential,
+)
+from storage.models.completions import STATUS_EVENTS
+
+_STREAM_ROWS = 10_000
+# educator, credential, achievement, awarded, valid from, valid until
+_OwnRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, datetime | None, datetime, datetime | None]
+
+
+async def holdings(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    achievements: Collection[str],
+    at: datetime,
+    educator_ids: Sequence[uuid.UUID] | None = None,
+) -> AsyncIterator[tuple[uuid.UUID, list[Holding]]]:
+    """(educator, her credentials of `achievements`) for every educator of the agency (or
+    those named) holding at least one; status as of `at`."""
+    reader = _Reader(session, public_url, agency, at, own_achievement_ids(public_url, achievements))
+    wanted = sorted(achievements)
+    extra = await reader.submitted(wanted, educator_ids)
+    for educator_id, items in (await reader.unlinked(set(wanted), educator_ids)).items():
+        extra[educator_id].extend(items)
+    if educator_ids is None:
+        async for educator_id, items in reader.all_own():
+            yield educator_id, items + extra.pop(educator_id, [])
+    else:
+        for chunk in chunks(list(educator_ids)):
+            for educator_id, items in (await reader.own(chunk)).items():
+                yield educator_id, items + extra.pop(educator_id, [])
+    for educator_id, items in extra.items():
+        yield educator_id, items
+
+
+def own_achievement_ids(public_url: str, achievements: Iterable[str]) -> list[uuid.UUID]:
+    """The ids of the achievements that are this service's own."""
+    prefix = f"{public_url}/achievements/"
+    found = []
+    for iri in achievements:
+        if iri.startswith(prefix):
+            try:
+                found.append(uuid.UUID(iri.removeprefix(prefix)))
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def _own_query(agency: Agency, condition: ColumnElement[bool]) -> Select[*_OwnRow]:
+    return (
+        select(
+            EducatorIdentifier.educator_id,
+            Credential.id,
+            Credential.achievement_id,
+            Credential.awarded_date,
+            Credential.valid_from,
+            Credential.valid_until,
+        )
+        .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+        .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
+        .join(Credential, Credential.id == CredentialRecipient.credential_id)
+        .where(Educator.agency_id == agency.id, condition)
+    )
+
+
+def _scopes(educator_ids: Sequence[uuid.UUID] | None) -> list[Sequence[uuid.UUID] | None]:
+    """One pass over everyone (None), or bounded IN lists of the educators named."""
+    return [None] if educator_ids is None else list(chunks(list(educator_ids)))
+
+
+@dataclass
+class _Reader:
+    session: AsyncSession
+    public_url: str
+    agency: Agency
+    at: datetime
+    own_ids: list[uuid.UUID]
+
+    async def all_own(self) -> AsyncIterator[tuple[uuid.UUID, list[Holding]]]:
+        """Every educator's credentials of the wanted achievements, streamed in educator order
+        so that memory holds one educator's rows at a time (and the status problems)."""
+        problems = await self._problems_by_achievement()
+        query = _own_query(self.agency, Credential.achievement_id.in_(self.own_ids))
+        # Core rows, not ORM ones: plain tuples are all this loop needs, and much cheaper.
+        connection = await self.session.connection()
+        result = await connection.stream(
+            query.order_by(EducatorIdentifier.educator_id).execution_options(yield_per=_STREAM_ROWS)
+        )
+        current: uuid.UUID | None = None
+        group: dict[uuid.UUID, Holding] = {}
+        try:
+            async for partition in result.partitions():
+                for educator_id, credential_id, *fields in partition:
+                    if educator_id != current:
+                        if current is not None:
+                            yield current, list(group.values())
+                        current, group = educator_id, {}
+                    # Keyed by credential: one naming her e-mail and her ID appears twice.
+                    group[credential_id] = self._own(credential_id, fields, problems)
+        finally:
+            await result.close()
+        if current is not None:
+            yield current, list(group.values())
+
+    async def own(self, educator_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Holding]]:
+        query = _own_query(
+            self.agency,
+            Credential.achievement_id.in_(self.own_ids)
+            & EducatorIdentifier.educator_id.in_(list(educator_ids)),
+        )
+        rows = (await self.session.execute(query)).all()
+        problems = await self._problems_of({row[1] for row in rows})
+        grouped: dict[uuid.UUID, dict[uuid.UUID, Holding]] = defaultdict(dict)
+        for educator_id, credential_id, *fields in rows:
+            grouped[educator_id][credential_id] = self._own(credential_id, fields, problems)
+        return {educator_id: list(items.values()) for educator_id, items in grouped.items()}
+
+    def _own(
+        self, credential_id: uuid.UUID, fields: Sequence[Any], problems: dict[uuid.UUID, str]
+    ) -> Holding:
+        achievement_id, awarded, valid_from, valid_until = fields
+        return Holding(
+            credential_id=f"{self.public_url}/credentials/{credential_id}",
+            achievement_id=achievement_url(self.public_url, achievement_id),
+            earned_at=awarded or valid_from,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            problem=problems.get(credential_id),
+        )
+
+    async def unlinked(
+        self, wanted: set[str], educator_ids: Sequence[uuid.UUID] | None
+    ) -> dict[uuid.UUID, list[Holding]]:
+        """Credentials issued here without an achievement row (VC-API): read the document."""
+        found: dict[uuid.UUID, list[Holding]] = defaultdict(list)
+        for chunk in _scopes(educator_ids):
+            condition: ColumnElement[bool] = Credential.achievement_id.is_(None)
+            if chunk is not None:
+                condition = condition & EducatorIdentifier.educator_id.in_(list(chunk))
+            query = _own_query(self.agency, condition).add_columns(Credential.document)
+            rows = [row for row in await self.session.execute(query) if named(row[-1]) in wanted]
+            problems = await self._problems_of({row[1] for row in rows})
+            for educator_id, credential_id, _, awarded, valid_from, valid_until, document in rows:
+                found[educator_id].append(
+                    Holding(
+                        credential_id=f"{self.public_url}/credentials/{credential_id}",
+                        achievement_id=named(document),
+                        earned_at=awarded or valid_from,
+                        valid_from=valid_from,
+                        valid_until=valid_until,
+                        problem=problems.get(credential_id),
+                    )
+                )
+        return found
+
+    async def submitted(
+        self, wanted: list[str], educator_ids: Sequence[uuid.UUID] | None
+    ) -> defaultdict[uuid.UUID, list[Holding]]:
+        found: defaultdict[uuid.UUID, list[Holding]] = defaultdict(list)
+        query = select(SubmittedCredential).where(
+            SubmittedCredential.agency_id == self.agency.id,
+            SubmittedCredential.achievement_iri.in_(wanted),
+        )
+        for chunk in _scopes(educator_ids):
+            scoped = query
+            if chunk is not None:
+                scoped = query.where(SubmittedCredential.educator_id.in_(list(chunk)))
+            for row in await self.session.scalars(scoped):
+                found[row.educator_id].append(_submitted(row))
+        return found
+
+    async def _problems_by_achievement(self) -> dict[uuid.UUID, str]:
+        query = _events().where(
+            or_(
+                Credential.achievement_id.in_(self.own_ids),
+                Credential.achievement_id.is_(None),
+            ),
+            CredentialEvent.occurred_at <= self.at,
+        )
+        return _problems(await self.session.execute(query))
+
+    async def _problems_of(self, credential_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        found: dict[uuid.UUID, str] = {}
+        for chunk in chunks(sorted(credential_ids)):
+            query = _events().where(
+                CredentialEvent.credential_id.in_(list(chunk)),
+                CredentialEvent.occurred_at <= self.at,
+            )
+            found.update(_problems(await self.session.execute(query)))
+        return found
+
+
+def _events() -> Select[uuid.UUID, str, datetime]:
+    """Status events, oldest first, as `standing_of` reads them."""
+    return (
+        select(
+            CredentialEvent.credential_id, CredentialEvent.event_type, CredentialEvent.occurred_at
+        )
+        .join(Credential, Credential.id == CredentialEvent.credential_id)
+        .where(CredentialEvent.event_type.in_(STATUS_EVENTS))
+        .order_by(CredentialEvent.id)
+    )
+
+
+def _problems(rows: Iterable[Any]) -> dict[uuid.UUID, str]:
+    """Why each credential with status events cannot count (revoked or suspended then)."""
+    history: dict[uuid.UUID, list[Event]] = defaultdict(list)
+    for credential_id, event_type, occurred_at in rows:
+        history[credential_id].append(Event(event_type, occurred_at, None, None))
+    found = {}
+    for credential_id, events in history.items():
+        standing = standing_of(events)
+        if standing is not Standing.ACTIVE:
+            changed = next(e for e in reversed(events) if e.event_type == standing.value)
+            found[credential_id] = f"{standing.value} on {xsd_datetime(changed.occurred_at)}"
+    return found
+
+
+def _submitted(row: SubmittedCredential) -> Holding:
+    return Holding(
+        credential_id=row.credential_iri or f"urn:uuid:{row.id}",
+        achievement_id=row.achievement_iri or "",
+        earned_at=row.earned_at or row.submitted_at,
+        valid_from=None,
+        valid_until=row.valid_until,
+        problem=None if row.accepted else f"failed verification on entry ({row.verdict})",
+    )
+
+
+def named(document: str) -> str:
+    """The achievement id a stored credential document names ("" if none)."""
+    try:
+        subject = json.loads(document).get("credentialSubject", {})
+    except (ValueError, AttributeError):
+        return ""
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
+    return str(achievement.get("id", "")) if isinstance(achievement, dict) else ""

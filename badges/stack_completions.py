@@ -1,0 +1,254 @@
+"""Materialised completions: every educator of an agency evaluated against its stacks and
+lattice roles in bulk, so holders, reports and reminders read rows instead of rules.
+
+A run loads what the agency's educators hold with a few set-based queries (`holdings`; only
+credentials of achievements the rules name: an educator holding none of them cannot meet
+the rule and gets no row), evaluates each educator in Python with the pure rule engine
+(`completion_rules`), and upserts the rows in batches. It uses the stored data (status
+history, validity, approvals), not a fresh proof check of every credential: proofs were
+checked when the credentials were issued or submitted, and the per-educator evaluation
+(`badges.evaluation`) re-checks them on demand.
+
+Incremental upkeep: changes mark educators stale (`completion_marks`); `refresh_stale`
+re-evaluates them against every target the agency has run, before a query reads completions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.agencies import approvals_of
+from badges.completion_rules import Target, outcome
+from badges.holdings import holdings
+from badges.rule_book import ApprovalBook, RuleBook, nested_refs
+from badges.stack_rules import StackPolicy, parse_rule, stacks_of
+from badges.stacks import policy_of, resolve_stack_ref
+from storage.bulk import chunks, upsert
+from storage.models import (
+    Agency,
+    Completion,
+    CompletionRun,
+    Educator,
+    Lattice,
+    LatticeRole,
+    Stack,
+    StaleEducator,
+)
+
+KEYS = ("agency_id", "target_kind", "target_id", "educator_id")
+RUN_KEYS = ("agency_id", "target_kind", "target_id")
+# Most stale educators one read refreshes; the rest wait for the next read (or a full run).
+STALE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    at: datetime
+    targets: list[Target]
+    educators: int  # all the agency's educators
+    evaluated: int  # those holding a credential some rule names
+    met: dict[uuid.UUID, int]
+    seconds: float
+
+
+def stack_target(stack: Stack) -> Target:
+    return Target("stack", stack.lineage_id, stack.id, stack.name, policy_of(stack))
+
+
+def role_target(role: LatticeRole) -> Target:
+    return Target("role", role.id, role.id, role.name, StackPolicy(parse_rule(role.rule)))
+
+
+async def current_stack(session: AsyncSession, stack: Stack) -> Stack:
+    if stack.is_current:
+        return stack
+    current = await session.scalar(
+        select(Stack).where(Stack.lineage_id == stack.lineage_id, Stack.is_current.is_(True))
+    )
+    return current or stack
+
+
+async def rule_book(
+    session: AsyncSession, public_url: str, agency: Agency, targets: Sequence[Target]
+) -> RuleBook:
+    """The targets and, by IRI, the current revision of every stack their rules nest."""
+    nested: dict[str, StackPolicy] = {}
+    frontier = list(nested_refs(target.policy for target in targets))
+    while frontier:
+        ref = frontier.pop()
+        if ref not in nested:
+            nested[ref] = policy_of(await resolve_stack_ref(session, public_url, agency, ref))
+            frontier.extend(stacks_of(nested[ref].rule))
+    return RuleBook([target.policy for target in targets], nested)
+
+
+async def evaluate_all(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    targets: Sequence[Target],
+    at: datetime,
+) -> RunSummary:
+    """Evaluate every educator of the agency against `targets` at `at`; rewrite their rows."""
+    started = time.perf_counter()
+    rows, evaluated = await _evaluate(session, public_url, agency, targets, at, None)
+    await _write(session, agency, targets, rows, at, None)
+    educators = await session.scalar(
+        select(func.count()).select_from(Educator).where(Educator.agency_id == agency.id)
+    )
+    met: dict[uuid.UUID, int] = dict.fromkeys((target.id for target in targets), 0)
+    for row in rows:
+        met[row["target_id"]] += 1
+    runs = [
+        {
+            "agency_id": agency.id,
+            "target_kind": target.kind,
+            "target_id": target.id,
+            "rule_id": target.rule_id,
+            "evaluated_at": at,
+            "educators": educators or 0,
+            "met": met[target.id],
+        }
+        for target in targets
+    ]
+    await upsert(session, CompletionRun.__table__, runs, RUN_KEYS)  # type: ignore[arg-type]
+    return RunSummary(
+        at, list(targets), educators or 0, evaluated, met, time.perf_counter() - started
+    )
+
+
+async def refresh_educators(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    targets: Sequence[Target],
+    educator_ids: Sequence[uuid.UUID],
+    at: datetime,
+) -> None:
+    """Re-evaluate some educators (those a change touched) against `targets`."""
+    rows, _ = await _evaluate(session, public_url, agency, targets, at, educator_ids)
+    await _write(session, agency, targets, rows, at, educator_ids)
+
+
+async def refresh_stale(
+    session: AsyncSession, public_url: str, agency: Agency, at: datetime, limit: int = STALE_BATCH
+) -> int:
+    """Re-evaluate the agency's stale educators against every target it has run; how many."""
+    marks = (
+        await session.execute(
+            select(StaleEducator.educator_id, StaleEducator.marked_at)
+            .where(StaleEducator.agency_id == agency.id)
+            .order_by(StaleEducator.marked_at)
+            .limit(limit)
+        )
+    ).all()
+    if not marks:
+        return 0
+    targets = await evaluated_targets(session, agency)
+    if targets:
+        educators = [educator_id for educator_id, _ in marks]
+        await refresh_educators(session, public_url, agency, targets, educators, at)
+    # Only the marks read: one made meanwhile (a newer marked_at) stays for the next refresh.
+    for chunk in chunks([tuple(mark) for mark in marks]):
+        await session.execute(
+            delete(StaleEducator)
+            .where(tuple_(StaleEducator.educator_id, StaleEducator.marked_at).in_(list(chunk)))
+            .execution_options(synchronize_session=False)
+        )
+    return len(marks)
+
+
+async def evaluated_targets(session: AsyncSession, agency: Agency) -> list[Target]:
+    """The stacks (current revision) and roles the agency has had evaluated in full."""
+    runs = list(
+        await session.scalars(select(CompletionRun).where(CompletionRun.agency_id == agency.id))
+    )
+    lineages = [run.target_id for run in runs if run.target_kind == "stack"]
+    roles = [run.target_id for run in runs if run.target_kind == "role"]
+    stacks = await session.scalars(
+        select(Stack).where(Stack.lineage_id.in_(lineages), Stack.is_current.is_(True))
+    )
+    found = [stack_target(stack) for stack in stacks]
+    role_rows = await session.scalars(
+        select(LatticeRole)
+        .join(Lattice, Lattice.id == LatticeRole.lattice_id)
+        .where(LatticeRole.id.in_(roles), Lattice.agency_id == agency.id)
+    )
+    return found + [role_target(role) for role in role_rows]
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+async def _evaluate(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    targets: Sequence[Target],
+    at: datetime,
+    educator_ids: Sequence[uuid.UUID] | None,
+) -> tuple[list[dict[str, Any]], int]:
+    book = await rule_book(session, public_url, agency, targets)
+    approvals = ApprovalBook(await approvals_of(session, agency, sorted(book.achievements())))
+    wanted = {target.id: book.achievements_for(target.policy) for target in targets}
+    naming: dict[str, list[Target]] = defaultdict(list)  # achievement -> targets counting it
+    for target in targets:
+        for achievement in wanted[target.id]:
+            naming[achievement].append(target)
+    rows: list[dict[str, Any]] = []
+    evaluated = 0
+    found = holdings(session, public_url, agency, book.achievements(), at, educator_ids)
+    async for educator_id, held in found:
+        evaluated += 1
+        memo: dict[str, bool] = {}  # her nested stacks, shared by the targets
+        concerned = {t.id: t for item in held for t in naming.get(item.achievement_id, ())}
+        for target in concerned.values():
+            relevant = [item for item in held if item.achievement_id in wanted[target.id]]
+            result = outcome(book, target.policy, relevant, at, approvals, memo)
+            if not result.met:
+                continue
+            rows.append(
+                {
+                    "agency_id": agency.id,
+                    "target_kind": target.kind,
+                    "target_id": target.id,
+                    "educator_id": educator_id,
+                    "rule_id": target.rule_id,
+                    "completed_at": result.completed_at,
+                    "expires_at": result.expires_at,
+                    "evaluated_at": at,
+                }
+            )
+    return rows, evaluated
+
+
+async def _write(
+    session: AsyncSession,
+    agency: Agency,
+    targets: Sequence[Target],
+    rows: Sequence[dict[str, Any]],
+    at: datetime,
+    educator_ids: Sequence[uuid.UUID] | None,
+) -> None:
+    await upsert(session, Completion.__table__, rows, KEYS)  # type: ignore[arg-type]
+    # A row this run did not write is a completion that no longer holds.
+    for target in targets:
+        stale = delete(Completion).where(
+            Completion.agency_id == agency.id,
+            Completion.target_kind == target.kind,
+            Completion.target_id == target.id,
+            Completion.evaluated_at != at,
+        )
+        batches = [None] if educator_ids is None else chunks(list(educator_ids))
+        for chunk in batches:
+            query = stale if chunk is None else stale.where(Completion.educator_id.in_(chunk))
+            await session.execute(query.execution_options(synchronize_session=False))

@@ -1,0 +1,395 @@
+"""Stacks and career lattices as an agency defines them, and their public documents.
+
+A stack is versioned like an achievement: an edit adds a revision with its own id, so an
+evaluation can always say which rule it applied. Rules are checked when saved: every
+achievement must be known (one of this service's, or one the agency has vetted) and
+nested stacks must not form a cycle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.agencies import check_purpose
+from badges.errors import InvalidInput, NotFound
+from badges.stack_rules import (
+    Rule,
+    StackPolicy,
+    achievements_of,
+    find_cycle,
+    parse_rule,
+    rule_json,
+    stacks_of,
+)
+from storage.models import Achievement, Agency, Approval, Issuer, Lattice, LatticeRole, Stack
+
+
+@dataclass(frozen=True)
+class StackDetails:
+    code: str
+    name: str
+    rule: Mapping[str, Any]
+    description: str | None = None
+    window_days: int | None = None
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleDetails:
+    key: str
+    name: str
+    rule: Mapping[str, Any]
+    description: str | None = None
+    precedes: tuple[str, ...] = ()
+
+
+def stack_url(public_url: str, stack_id: uuid.UUID) -> str:
+    return f"{public_url}/stacks/{stack_id}"
+
+
+def lattice_url(public_url: str, lattice_id: uuid.UUID) -> str:
+    return f"{public_url}/lattices/{lattice_id}"
+
+
+def role_url(public_url: str, lattice_id: uuid.UUID, key: str) -> str:
+    return f"{lattice_url(public_url, lattice_id)}/roles/{key}"
+
+
+def policy_of(stack: Stack) -> StackPolicy:
+    return StackPolicy(parse_rule(stack.rule), stack.window_days, stack.purpose)
+
+
+async def _check_rule(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    rule: Rule,
+    lineage: uuid.UUID | None,
+) -> None:
+    """Known achievements and stacks only, and (for a revision) no cycle through nesting."""
+    await _check_achievements(session, public_url, agency, achievements_of(rule))
+    nested = [await resolve_stack_ref(session, public_url, agency, ref) for ref in stacks_of(rule)]
+    if lineage is None:
+        return
+    graph: dict[uuid.UUID, list[uuid.UUID]] = {lineage: [stack.lineage_id for stack in nested]}
+    frontier = list(graph[lineage])
+    while frontier:
+        item = frontier.pop()
+        if item in graph:
+            continue
+        current = await _current_of_lineage(session, item)
+        refs = stacks_of(parse_rule(current.rule)) if current else []
+        graph[item] = [
+            (await resolve_stack_ref(session, public_url, agency, ref)).lineage_id for ref in refs
+        ]
+        frontier.extend(graph[item])
+    if find_cycle(lineage, lambda item: graph.get(item, [])):
+        raise InvalidInput("the rule makes a cycle of nested stacks", field=("rule",))
+
+
+async def _check_achievements(
+    session: AsyncSession, public_url: str, agency: Agency, iris: Sequence[str]
+) -> None:
+    own_prefix = f"{public_url}/achievements/"
+    vetted = set(
+        await session.scalars(
+            select(Approval.achievement_iri).where(
+                Approval.agency_id == agency.id, Approval.achievement_iri.in_(list(iris))
+            )
+        )
+    )
+    for iri in iris:
+        if iri.startswith(own_prefix):
+            try:
+                found = await session.get(Achievement, uuid.UUID(iri.removeprefix(own_prefix)))
+            except ValueError:
+                found = None
+            if found is not None:
+                continue
+        elif iri in vetted:
+            continue
+        raise InvalidInput(
+            f"unknown achievement {iri}: not one of this service's, and not on the agency's "
+            "vetting list",
+            field=("rule",),
+        )
+
+
+async def resolve_stack_ref(
+    session: AsyncSession, public_url: str, agency: Agency, iri: str
+) -> Stack:
+    """The current revision of the stack an IRI names (any revision's IRI will do)."""
+    prefix = f"{public_url}/stacks/"
+    try:
+        stack_id = uuid.UUID(iri.removeprefix(prefix)) if iri.startswith(prefix) else None
+    except ValueError:
+        stack_id = None
+    named = await session.get(Stack, stack_id) if stack_id else None
+    if named is None or named.agency_id != agency.id:
+        raise InvalidInput(f"unknown stack {iri}", field=("rule",))
+    current = await _current_of_lineage(session, named.lineage_id)
+    return current or named
+
+
+async def _current_of_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> Stack | None:
+    return await session.scalar(
+        select(Stack).where(Stack.lineage_id == lineage_id, Stack.is_current.is_(True))
+    )
+
+
+def _validate(details: StackDetails) -> Rule:
+    if details.window_days is not None and details.window_days < 1:
+        raise InvalidInput("windowDays must be at least 1", field=("windowDays",))
+    if details.purpose is not None:
+        check_purpose(details.purpose)
+    return parse_rule(details.rule)
+
+
+async def create_stack(
+    session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
+) -> Stack:
+    rule = _validate(details)
+    stack_id = uuid.uuid4()
+    await _check_rule(session, public_url, agency, rule, None)
+    row = Stack(id=stack_id, agency_id=agency.id, lineage_id=stack_id, revision=1, is_current=True)
+    _apply(row, details, rule)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def revise_stack(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    stack_id: uuid.UUID,
+    details: StackDetails,
+) -> Stack:
+    """A new revision with its own id; the old one stays readable for past evaluations."""
+    current = await get_stack(session, agency, stack_id)
+    if not current.is_current:
+        raise InvalidInput("this is an old revision; revise the current one", field=("stackId",))
+    rule = _validate(details)
+    await _check_rule(session, public_url, agency, rule, current.lineage_id)
+    current.is_current = False
+    row = Stack(
+        id=uuid.uuid4(),
+        agency_id=agency.id,
+        lineage_id=current.lineage_id,
+        revision=current.revision + 1,
+        is_current=True,
+    )
+    _apply(row, details, rule)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _apply(row: Stack, details: StackDetails, rule: Rule) -> None:
+    row.code = details.code
+    row.name = details.name
+    row.description = details.description
+    row.rule = rule_json(rule)
+    row.window_days = details.window_days
+    row.purpose = details.purpose
+
+
+async def get_stack(session: AsyncSession, agency: Agency | None, stack_id: uuid.UUID) -> Stack:
+    row = await session.get(Stack, stack_id)
+    if row is None or (agency is not None and row.agency_id != agency.id):
+        raise NotFound(f"no stack {stack_id}", field=("stackId",))
+    return row
+
+
+async def list_stacks(session: AsyncSession, agency: Agency) -> list[Stack]:
+    return list(
+        await session.scalars(
+            select(Stack)
+            .where(Stack.agency_id == agency.id, Stack.is_current.is_(True))
+            .order_by(Stack.created_at)
+        )
+    )
+
+
+async def stacks_containing(session: AsyncSession, achievement_iri: str) -> list[Stack]:
+    """Current stacks (of any agency) whose rule names the achievement."""
+    rows = await session.scalars(
+        select(Stack).where(Stack.is_current.is_(True), Stack.archived_at.is_(None))
+    )
+    return [row for row in rows if achievement_iri in achievements_of(parse_rule(row.rule))]
+
+
+def stack_document(public_url: str, stack: Stack, agency_name: str) -> dict[str, Any]:
+    return {
+        "id": stack_url(public_url, stack.id),
+        "type": "Stack",
+        "code": stack.code,
+        "name": stack.name,
+        "description": stack.description,
+        "agency": agency_name,
+        "revision": stack.revision,
+        "current": stack.is_current,
+        "rule": stack.rule,
+        "windowDays": stack.window_days,
+        "purpose": stack.purpose,
+        "achievements": achievements_of(parse_rule(stack.rule)),
+    }
+
+
+# --- lattices ----------------------------------------------------------------------------
+
+
+async def create_lattice(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    name: str,
+    description: str | None,
+    roles: Sequence[RoleDetails],
+) -> Lattice:
+    keys = [role.key for role in roles]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("role keys must be unique", field=("roles",))
+    lattice = Lattice(
+        id=uuid.uuid4(), agency_id=agency.id, name=name, description=description, roles=[]
+    )
+    for position, role in enumerate(roles):
+        location = ("roles", position)
+        unknown = [key for key in role.precedes if key not in keys or key == role.key]
+        if unknown:
+            raise InvalidInput(
+                f"precedes names unknown roles: {', '.join(unknown)}", field=(*location, "precedes")
+            )
+        rule = parse_rule(role.rule, (*location, "rule"))
+        await _check_achievements(session, public_url, agency, achievements_of(rule))
+        for ref in stacks_of(rule):
+            await resolve_stack_ref(session, public_url, agency, ref)
+        lattice.roles.append(
+            LatticeRole(
+                key=role.key,
+                position=position,
+                name=role.name,
+                description=role.description,
+                rule=rule_json(rule),
+                precedes=list(role.precedes),
+            )
+        )
+    _check_order(lattice.roles)
+    session.add(lattice)
+    await session.flush()
+    return lattice
+
+
+def _check_order(roles: Sequence[LatticeRole]) -> None:
+    graph = {role.key: list(role.precedes) for role in roles}
+    for key in graph:
+        if find_cycle(key, lambda item: graph.get(item, [])):
+            raise InvalidInput("the roles' order has a cycle", field=("roles",))
+
+
+async def get_lattice(
+    session: AsyncSession, agency: Agency | None, lattice_id: uuid.UUID
+) -> Lattice:
+    row = await session.get(Lattice, lattice_id)
+    if row is None or (agency is not None and row.agency_id != agency.id):
+        raise NotFound(f"no lattice {lattice_id}", field=("latticeId",))
+    return row
+
+
+def role_document(public_url: str, lattice: Lattice, role: LatticeRole) -> dict[str, Any]:
+    return {
+        "id": role_url(public_url, lattice.id, role.key),
+        "type": "LatticeRole",
+        "key": role.key,
+        "name": role.name,
+        "description": role.description,
+        "rule": role.rule,
+        "precedes": [role_url(public_url, lattice.id, key) for key in role.precedes],
+    }
+
+
+def lattice_document(public_url: str, lattice: Lattice, agency_name: str) -> dict[str, Any]:
+    return {
+        "id": lattice_url(public_url, lattice.id),
+        "type": "CareerLattice",
+        "name": lattice.name,
+        "description": lattice.description,
+        "agency": agency_name,
+        "roles": [role_document(public_url, lattice, role) for role in lattice.roles],
+    }
+
+
+async def badge_alignments(
+    session: AsyncSession, public_url: str, achievement_iri: str
+) -> list[dict[str, Any]]:
+    """OB 3.0 `Alignment`s telling verifiers which stacks (and lattice roles) an
+    achievement counts toward: plain OB terms, so every verifier still accepts the badge."""
+    stacks = await stacks_containing(session, achievement_iri)
+    if not stacks:
+        return []
+    agencies = {
+        row.id: row
+        for row in await session.scalars(
+            select(Agency).where(Agency.id.in_({stack.agency_id for stack in stacks}))
+        )
+    }
+    names = {
+        row.id: row.name
+        for row in await session.scalars(
+            select(Issuer).where(Issuer.id.in_({agency.issuer_id for agency in agencies.values()}))
+        )
+    }
+    alignments = []
+    lineages = {stack.lineage_id: stack for stack in stacks}
+    for stack in stacks:
+        agency_name = names.get(agencies[stack.agency_id].issuer_id, "")
+        alignments.append(
+            {
+                "type": ["Alignment"],
+                "targetName": stack.name,
+                "targetUrl": stack_url(public_url, stack.id),
+                "targetDescription": f"Counts toward the {stack.name} stack of {agency_name}.",
+                "targetFramework": agency_name,
+                "targetCode": stack.code,
+                "targetType": "ext:MicroCredentialStack",
+            }
+        )
+    lattices = await session.scalars(select(Lattice).where(Lattice.agency_id.in_(set(agencies))))
+    for lattice in lattices:
+        for role in lattice.roles:
+            if await _role_uses(session, public_url, role, lineages):
+                alignments.append(
+                    {
+                        "type": ["Alignment"],
+                        "targetName": role.name,
+                        "targetUrl": role_url(public_url, lattice.id, role.key),
+                        "targetDescription": f"A step toward {role.name} on {lattice.name}.",
+                        "targetFramework": lattice.name,
+                        "targetCode": role.key,
+                        "targetType": "ext:CareerLatticeRole",
+                    }
+                )
+    return alignments
+
+
+async def _role_uses(
+    session: AsyncSession,
+    public_url: str,
+    role: LatticeRole,
+    lineages: Mapping[uuid.UUID, Stack],
+) -> bool:
+    prefix = f"{public_url}/stacks/"
+    for ref in stacks_of(parse_rule(role.rule)):
+        try:
+            named = await session.get(Stack, uuid.UUID(ref.removeprefix(prefix)))
+        except ValueError:
+            continue
+        if named is not None and named.lineage_id in lineages:
+            return True
+    return False

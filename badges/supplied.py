@@ -1,0 +1,184 @@
+"""Signing a credential the issuer wrote itself (the W3C VC-API `POST /credentials/issue`).
+
+The caller supplies an unsigned VCDM 2.0 or 1.1 credential; the service checks it is one,
+that it names this issuer (as its did:web or did:key), fills in what the data model makes
+mandatory (`id`, `validFrom`/`issuanceDate`), signs it in JSON-LD safe mode and stores it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.credential_document import xsd_datetime
+from badges.errors import InvalidInput
+from badges.issuers import issuer_did, issuer_did_key
+from badges.issuing import (
+    DidMethod,
+    IssuedCredential,
+    IssuingContext,
+    credential_url,
+    flush_issued,
+    record_credential,
+    signing_keys,
+)
+from badges.recipients import Identity
+from badges.status_lists import PURPOSES, allocate
+from schemas.contexts import DATA_INTEGRITY_CONTEXT, VC1_CONTEXT, VC2_CONTEXT
+from storage.models import Client, Issuer
+
+_SUPPORTED_OPTIONS: Final = frozenset({"proofPurpose", "created"})
+
+
+def _fail(detail: str, *field: str | int) -> InvalidInput:
+    return InvalidInput(detail, field=("credential", *field) if field else ("credential",))
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - _SUPPORTED_OPTIONS)
+    if unknown:
+        raise InvalidInput(f"unsupported option(s): {', '.join(unknown)}", field=("options",))
+    if options.get("proofPurpose", "assertionMethod") != "assertionMethod":
+        raise InvalidInput(
+            "only proofPurpose assertionMethod is issued", field=("options", "proofPurpose")
+        )
+
+
+def _data_model_version(credential: dict[str, Any]) -> int:
+    contexts = credential.get("@context")
+    if not isinstance(contexts, list) or not contexts:
+        raise _fail('"@context" must be a non-empty array', "@context")
+    if contexts[0] == VC2_CONTEXT:
+        return 2
+    if contexts[0] == VC1_CONTEXT:
+        return 1
+    raise _fail(f'the first "@context" must be {VC2_CONTEXT} or {VC1_CONTEXT}', "@context")
+
+
+def _check_shape(credential: dict[str, Any]) -> None:
+    if "proof" in credential:
+        raise _fail("the credential is already signed; send it without a proof", "proof")
+    types = credential.get("type")
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or "VerifiableCredential" not in types:
+        raise _fail('"type" must include "VerifiableCredential"', "type")
+    if not isinstance(credential.get("credentialSubject"), dict | list):
+        raise _fail('"credentialSubject" is required', "credentialSubject")
+    identifier = credential.get("id")
+    if identifier is not None and (not isinstance(identifier, str) or ":" not in identifier):
+        raise _fail('"id" must be an absolute URI', "id")
+
+
+def _issuer_method(ctx: IssuingContext, issuer: Issuer, credential: dict[str, Any]) -> DidMethod:
+    named = credential.get("issuer")
+    named_id = named.get("id") if isinstance(named, dict) else named
+    if named_id == issuer_did(ctx.public_url, issuer):
+        return "web"
+    if named_id == issuer_did_key(issuer)[0]:
+        return "key"
+    raise _fail(
+        f"issuer must be this issuer: {issuer_did(ctx.public_url, issuer)} "
+        f"or {issuer_did_key(issuer)[0]}",
+        "issuer",
+    )
+
+
+def _parse_time(credential: dict[str, Any], name: str) -> datetime | None:
+    value = credential.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise _fail(f'"{name}" must be an XML Schema dateTime', name) from None
+    if moment.tzinfo is None:
+        raise _fail(f'"{name}" must carry a time zone', name)
+    return moment.astimezone(UTC)
+
+
+def _identities(credential: dict[str, Any]) -> list[Identity]:
+    subject = credential.get("credentialSubject")
+    subjects = subject if isinstance(subject, list) else [subject]
+    found = []
+    for item in subjects:
+        for entry in (item or {}).get("identifier", []) if isinstance(item, dict) else []:
+            if isinstance(entry, dict) and entry.get("type") == "IdentityObject":
+                found.append(
+                    Identity(
+                        identity_type=str(entry.get("identityType", "")),
+                        identity_hash=str(entry.get("identityHash", "")),
+                        salt=entry.get("salt"),
+                        hashed=bool(entry.get("hashed")),
+                    )
+                )
+    return found
+
+
+async def issue_supplied(
+    ctx: IssuingContext,
+    session: AsyncSession,
+    issuer: Issuer,
+    client: Client,
+    credential: dict[str, Any],
+    options: dict[str, Any],
+) -> IssuedCredential:
+    _check_options(options)
+    version = _data_model_version(credential)
+    _check_shape(credential)
+    method = _issuer_method(ctx, issuer, credential)
+    document = dict(credential)
+    if version == 1 and DATA_INTEGRITY_CONTEXT not in document["@context"]:
+        # VCDM 1.1's context predates DataIntegrityProof; without this one its terms
+        # (cryptosuite, proofValue...) do not expand and safe mode rejects the proof.
+        document["@context"] = [*document["@context"], DATA_INTEGRITY_CONTEXT]
+    credential_id = uuid.uuid4()
+    document.setdefault("id", credential_url(ctx.public_url, credential_id))
+    start_name, end_name = (
+        ("validFrom", "validUntil") if version == 2 else ("issuanceDate", "expirationDate")
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    document.setdefault(start_name, xsd_datetime(now))
+    valid_from = _parse_time(document, start_name) or now
+    valid_until = _parse_time(document, end_name)
+    if valid_until is not None and valid_until <= valid_from:
+        raise _fail(f'"{end_name}" must be after "{start_name}"', end_name)
+    # A VC-JWT is made for VCDM 2.0 only; 1.1 JWTs use another (`vc` claim) encoding.
+    _, keys = signing_keys(ctx, issuer, method, "EdDSA" if method == "key" else None)
+    if version == 1:
+        keys = type(keys)(keys.proof_algorithm, keys.proof_key, keys.verification_method)
+    issuer_id = str(
+        document["issuer"] if isinstance(document["issuer"], str) else document["issuer"]["id"]
+    )
+    status_entries = []
+    if version == 2 and "credentialStatus" not in document:
+        # Like every credential of this service, it can be revoked or suspended later.
+        for purpose in PURPOSES:
+            status_entries += await allocate(
+                session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, 1
+            )
+        document["credentialStatus"] = [entry.as_json() for entry in status_entries]
+    created = _parse_time(options, "created") or now
+    signed = await ctx.signer.sign(document, keys, created)
+    if isinstance(signed, str):
+        raise _fail(signed)
+    subject = document["credentialSubject"]
+    subject_id = subject.get("id") if isinstance(subject, dict) else None
+    issued = record_credential(
+        session,
+        issuer=issuer,
+        client=client,
+        credential_id=credential_id,
+        issuer_id=issuer_id,
+        subject_id=subject_id if isinstance(subject_id, str) else None,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        identities=_identities(document),
+        signed=signed,
+        created=now,
+        status_entries=status_entries,
+    )
+    await flush_issued(session)
+    return issued

@@ -1,0 +1,1 @@
+"""Bundled JSON-LD contexts and JSON Schemas, and offline JSON-LD processing over them."""

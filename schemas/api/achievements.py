@@ -1,0 +1,66 @@
+"""Achievement (micro-credential definition) requests and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, HttpUrl
+
+from schemas.api.base import ApiModel
+
+
+class RubricLevelIn(ApiModel):
+    key: str = Field(min_length=1, max_length=64, description="Short id, unique in its row.")
+    name: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    level: str | None = Field(default=None, max_length=100)
+    points: str | None = Field(default=None, max_length=100)
+
+
+class ResultDescriptionIn(ApiModel):
+    key: str = Field(min_length=1, max_length=64, description="Short id used in results.")
+    name: str = Field(min_length=1, max_length=500)
+    result_type: str = "RubricCriterionLevel"
+    rubric_criterion_level: list[RubricLevelIn] = Field(default_factory=list, max_length=20)
+    required_level: str | None = Field(default=None, description="Key of the passing level.")
+
+
+class AlignmentIn(ApiModel):
+    target_name: str = Field(min_length=1, max_length=500)
+    target_url: HttpUrl
+    target_description: str | None = Field(default=None, max_length=10_000)
+    target_framework: str | None = Field(default=None, max_length=500)
+    target_code: str | None = Field(default=None, max_length=200)
+    target_type: str | None = Field(default=None, max_length=100)
+
+
+class CriteriaIn(ApiModel):
+    narrative: str | None = Field(default=None, max_length=50_000)
+    url: HttpUrl | None = None
+
+
+class ImageIn(ApiModel):
+    url: HttpUrl
+    caption: str | None = Field(default=None, max_length=500)
+
+
+class AchievementIn(ApiModel):
+    name: str = Field(min_length=1, max_length=500)
+    description: str = Field(min_length=1, max_length=50_000)
+    criteria: CriteriaIn
+    image: ImageIn | None = None
+    achievement_type: str = "MicroCredential"
+    version: str | None = Field(default=None, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    alignment: list[AlignmentIn] = Field(default_factory=list, max_length=50)
+    result_description: list[ResultDescriptionIn] = Field(default_factory=list, max_length=50)
+
+
+class AchievementOut(ApiModel):
+    id: str
+    lineage_id: str
+    revision: int
+    is_current: bool
+    archived: bool
+    url: str
+    achievement: dict[str, Any] = Field(description="The OB 3.0 Achievement as issued.")

@@ -1,0 +1,96 @@
+"""Agency requests and responses: vetting decisions, educators, stacks, lattices, evaluations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import EmailStr, Field, model_validator
+
+from schemas.api.base import ApiModel, AwareDatetime
+
+
+class ApprovalIn(ApiModel):
+    achievement_id: str = Field(min_length=3, max_length=2000, description="Achievement IRI.")
+    purpose: str
+    decision: Literal["approved", "declined", "proposed"] = "approved"
+    effective_from: AwareDatetime | None = None
+    effective_until: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ApprovalOut(ApprovalIn):
+    id: str
+    decided_by: str | None
+
+
+class EducatorRef(ApiModel):
+    """How an agency names an educator: state educator ID with its state, and/or e-mail."""
+
+    educator_id: str | None = Field(default=None, max_length=64)
+    state: str | None = Field(default=None, min_length=2, max_length=2)
+    email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> EducatorRef:
+        if not (self.email or (self.educator_id and self.state)):
+            raise ValueError("give educatorId with state, or email")
+        return self
+
+
+class EducatorIn(EducatorRef):
+    district: str | None = Field(default=None, max_length=200)
+
+
+class EducatorOut(ApiModel):
+    id: str
+    district: str | None
+    identifiers: int = Field(description="How many identifiers are registered (never shown).")
+
+
+class StackIn(ApiModel):
+    code: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    rule: dict[str, Any] = Field(description='e.g. {"atLeast": 3, "of": [achievement IRIs]}')
+    window_days: int | None = Field(default=None, description="Earned within this many days.")
+    purpose: str | None = Field(default=None, description="Count only MCs approved for this.")
+
+
+class RoleIn(ApiModel):
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    rule: dict[str, Any] = Field(description='e.g. {"all": [{"stack": stack IRI}, ...]}')
+    precedes: list[str] = Field(default_factory=list, description="Keys of later roles.")
+
+
+class LatticeIn(ApiModel):
+    name: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    roles: list[RoleIn] = Field(min_length=1, max_length=100)
+
+
+class EvaluationIn(ApiModel):
+    educator: EducatorRef
+    stack_id: str | None = None
+    lattice_id: str | None = None
+    role: str | None = Field(default=None, description="A role key of lattice_id.")
+    at: AwareDatetime | None = Field(default=None, description="Evaluation date (default now).")
+    verify_proofs: bool = Field(default=True, description="Re-check each credential's proof.")
+
+    @model_validator(mode="after")
+    def _target(self) -> EvaluationIn:
+        if bool(self.stack_id) == bool(self.lattice_id):
+            raise ValueError("give stackId, or latticeId (with an optional role)")
+        if self.role and not self.lattice_id:
+            raise ValueError("role needs latticeId")
+        return self
+
+
+class SubmissionIn(ApiModel):
+    """Credentials from other issuers for one educator (e.g. a license renewal packet)."""
+
+    educator: EducatorRef
+    credentials: list[dict[str, Any] | str] = Field(
+        min_length=1, max_length=100, description="Credential objects or VC-JWT strings."
+    )

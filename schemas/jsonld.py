@@ -1,0 +1,377 @@
+"""RDFC-1.0 (URDNA2015) canonicalization and JSON-LD expansion, offline, in safe mode, fast.
+
+`canonicalize(document)` returns the same N-Quads, byte for byte, as plain pyld's
+`jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads",
+"documentLoader": schemas.contexts.document_loader})`, several times faster, and refuses
+documents that JSON-LD safe mode refuses. Only contexts bundled with Lattice are used
+(`schemas.contexts`); any other context URL raises `UnknownDocumentError`.
+
+Safe mode
+---------
+pyld 3.3 has no `safe` option (only an `on_property_dropped` callback on `expand`), so it is
+implemented here, raising `JsonLdSafeModeError` on the jsonld.js safe-mode events that matter
+for signed credentials:
+
+* invalid property: a key that is not a defined term / absolute IRI and would be dropped
+  (pyld's `on_property_dropped` callback; the message names the key);
+* relative @type / @id / @vocab reference: an IRI in the document that no term, prefix,
+  `@vocab` or `@base` makes absolute. pyld silently resolves these against its default base
+  `http://example.org/base/` (jsonld.js keeps them relative and drops them), so a credential
+  with `"type": "1EdTechJsonSchemaValidator2019"` but without the extensions context would be
+  signed as `<http://example.org/base/1EdTechJsonSchemaValidator2019>`. Detected by
+  expanding document IRIs without the base first (`_expand_iri` below);
+* rdfDirection not set: a value with `@direction`, whose direction RDF would silently lose.
+
+Not covered (not produced by OB credentials): free-floating top-level values, objects with
+only `@id`/`@language` at top level, blank-node predicates.
+
+Speed (see /work/shared/PERFORMANCE.md)
+--------------------------------------
+Plain pyld re-processes the type-scoped contexts of the OB context at every node: a
+type-scoped context is applied to a fresh clone of the active context, whose new random
+`_uuid` misses pyld's processed-context cache every time, and resolving each scoped context
+JCS-canonicalizes it to build a cache key. Here:
+
+* `_process_context` is memoized on (identity of the active context, key of the local
+  context, flags). Only frozen active contexts that are themselves memo results (or the
+  initial context) recur, so the memo holds the contexts it keys on alive and ids are never
+  reused. Local contexts are keyed by URL, by identity for objects inside the bundled
+  contexts (a private copy per process that nothing mutates after loading), and by sorted
+  JSON for inline context objects.
+* `_expand_iri` outside context definitions is memoized the same way, on (identity of the
+  frozen active context, value, base, vocab); the safe-mode check runs on every miss and a
+  refused IRI is never cached.
+* a resolver keyed by identity for those bundled objects instead of their JCS form, with a
+  process-wide cache of the bundled documents.
+
+Both are pure functions of those inputs, so the output is unchanged (checked in
+tests/schemas/test_jsonld.py against plain pyld on every fixture). `expand` runs the same
+checks except the rdfDirection one, which belongs to RDF conversion. The
+patching lives in `_LatticeProcessor` and `_BundledResolver` only, and is checked against
+the pyld versions it was verified with (`_VERIFIED_PYLD`); on any other version importing
+this module fails rather than risking a silently different signature. Caches warm lazily
+(importing is cheap, fork/spawn pool workers warm their own), are bounded, and a lock
+serializes pyld calls (pyld's own caches are not thread-safe; under the GIL the pure-Python
+work would not run in parallel anyway).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Final
+
+import pyld
+from cachetools import LRUCache
+from frozendict import frozendict
+from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+from pyld.resolved_context import ResolvedContext
+
+from schemas.contexts import UnknownDocumentError, is_known_context, load_document
+
+__all__ = [
+    "InvalidJsonLdError",
+    "JsonLdSafeModeError",
+    "UnknownDocumentError",
+    "canonicalize",
+    "expand",
+]
+
+_VERIFIED_PYLD: Final = ((3, 3),)
+"""pyld (major, minor) versions whose internals `_LatticeProcessor` was checked against."""
+
+
+def _check_pyld_version(version: str) -> None:
+    major_minor = tuple(int(part) for part in version.split(".")[:2])
+    if major_minor not in _VERIFIED_PYLD:
+        raise ImportError(
+            f"schemas.jsonld patches pyld internals verified only with pyld "
+            f"{', '.join(f'{a}.{b}.x' for a, b in _VERIFIED_PYLD)}; pyld {version} is installed. "
+            "Re-run tests/schemas/test_jsonld.py against it and extend _VERIFIED_PYLD."
+        )
+
+
+_check_pyld_version(pyld.__about__.__version__)
+
+
+class InvalidJsonLdError(ValueError):
+    """The document is not valid JSON-LD (pyld reported a syntax or processing error)."""
+
+
+class JsonLdSafeModeError(InvalidJsonLdError):
+    """Expansion would silently drop or relativize data (JSON-LD safe mode)."""
+
+
+_ABSOLUTE_IRI: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")  # as pyld's
+_MEMO_MAX: Final = 20_000
+_NULL_CONTEXT: Final = ("null",)
+
+_lock = threading.Lock()
+# Bundled contexts as pyld sees them: one private deep copy per URL, never released, so the
+# ids of the objects inside are stable for the life of the process.
+_pinned_docs: dict[str, dict[str, Any]] = {}
+_pinned_ids: set[int] = set()
+_pinned_resolved: dict[int, Any] = {}
+_shared_resolved: LRUCache[Any, Any] = LRUCache(maxsize=512)
+_memo: dict[tuple[Hashable, ...], tuple[Any, Any]] = {}
+_iri_memo: dict[tuple[Hashable, ...], tuple[Any, Any]] = {}
+
+
+def _pin(node: Any) -> None:
+    if isinstance(node, dict):
+        _pinned_ids.add(id(node))
+        for value in node.values():
+            _pin(value)
+    elif isinstance(node, list):
+        _pinned_ids.add(id(node))
+        for value in node:
+            _pin(value)
+
+
+def _bundled_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """pyld document loader over the pinned private copies of the bundled contexts."""
+    document = _pinned_docs.get(url)
+    if document is None:
+        if not is_known_context(url):
+            raise UnknownDocumentError(url)
+        document = copy.deepcopy(load_document(url))
+        _pin(document)
+        _pinned_docs[url] = document
+    return {
+        "contentType": "application/ld+json",
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": document,
+        "tag": "static",
+    }
+
+
+def _context_key(local_ctx: Any) -> Hashable | None:
+    """A cheap cache key for a local context, or None when it cannot be keyed safely."""
+    if isinstance(local_ctx, str):
+        return local_ctx
+    if local_ctx is None or local_ctx is False:
+        return _NULL_CONTEXT
+    if id(local_ctx) in _pinned_ids:
+        return ("pinned", id(local_ctx))
+    if isinstance(local_ctx, list):
+        parts = tuple(_context_key(item) for item in local_ctx)
+        return None if None in parts else ("list", parts)
+    if isinstance(local_ctx, dict):
+        try:
+            return ("inline", json.dumps(local_ctx, sort_keys=True, separators=(",", ":")))
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+class _BundledResolver(ContextResolver):  # type: ignore[misc]  # pyld has no type hints
+    """pyld ContextResolver that keys bundled context objects by identity, not by JCS."""
+
+    def __init__(self) -> None:
+        super().__init__(_shared_resolved, _bundled_loader)
+
+    def resolve(self, active_ctx: Any, context: Any, base: Any, cycles: Any = None) -> Any:
+        local = context
+        if isinstance(local, (dict, frozendict)) and "@context" in local:
+            local = local["@context"]
+        items = local if isinstance(local, list) else [local]
+        if not any(id(item) in _pinned_ids for item in items):
+            return super().resolve(active_ctx, context, base, cycles)
+        resolved: list[Any] = []
+        for item in items:
+            if id(item) in _pinned_ids and isinstance(item, dict):
+                entry = _pinned_resolved.get(id(item))
+                if entry is None:
+                    entry = _pinned_resolved[id(item)] = ResolvedContext(item)
+                resolved.append(entry)
+            else:
+                resolved.extend(super().resolve(active_ctx, [item], base, cycles))
+        return resolved
+
+
+class _LatticeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld has no type hints
+    """pyld's processor with safe-mode checks and memoized context processing.
+
+    The only place Lattice overrides pyld internals: `_process_context`, `_expand_iri` and
+    `_object_to_rdf` keep pyld's signatures and results and add a cache or a check.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(on_property_dropped=self._property_dropped)
+        self._unmapped_key: str | None = None
+
+    def _property_dropped(self, expanded_property: str | None) -> None:
+        name = expanded_property if expanded_property is not None else self._unmapped_key
+        raise JsonLdSafeModeError(
+            f'JSON-LD safe mode: property "{name}" is not defined by the @context and '
+            "would be dropped (invalid property)"
+        )
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        # Partial contexts still being defined are mutable dicts, and `cycles` is only passed
+        # when validating scoped contexts during a definition: never memoize those.
+        context_key = (
+            _context_key(local_ctx)
+            if cycles is None
+            and type(active_ctx) is frozendict
+            and isinstance(options.get("contextResolver"), _BundledResolver)
+            else None
+        )
+        if context_key is None:
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped
+            )
+        key = (
+            id(active_ctx),
+            context_key,
+            override_protected,
+            propagate,
+            validate_scoped,
+            options.get("base"),
+        )
+        hit = _memo.get(key)
+        if hit is not None and hit[0] is active_ctx:
+            return hit[1]
+        result = super()._process_context(
+            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped
+        )
+        if type(result) is frozendict:
+            if len(_memo) >= _MEMO_MAX:
+                _memo.clear()
+            _memo[key] = (active_ctx, result)  # holds active_ctx alive: its id stays unique
+        return result
+
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        if local_ctx is not None or type(value) is not str:  # inside a context definition
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        if type(active_ctx) is not frozendict:
+            rval = self._expand_document_iri(active_ctx, value, base, vocab)
+        else:
+            # A pure function of a frozen active context, the value and the flags: memoize
+            # it like _process_context.
+            key = (id(active_ctx), value, base, vocab)
+            hit = _iri_memo.get(key)
+            if hit is not None and hit[0] is active_ctx:
+                rval = hit[1]
+            else:
+                rval = self._expand_document_iri(active_ctx, value, base, vocab)
+                if len(_iri_memo) >= _MEMO_MAX:
+                    _iri_memo.clear()
+                _iri_memo[key] = (active_ctx, rval)  # holds active_ctx alive: id stays unique
+        if rval is None and vocab:
+            self._unmapped_key = value  # named by _property_dropped if the key is dropped
+        return rval
+
+    def _expand_document_iri(self, active_ctx: Any, value: str, base: Any, vocab: bool) -> Any:
+        if base != "":
+            return super()._expand_iri(active_ctx, value, base, vocab)
+        # Document-relative expansion (@id and @type values, values typed @id/@vocab,
+        # @vocab). Expand without the base first: if the result is absolute, pyld's result
+        # with base "" is the same; if not, only the document base could make it absolute.
+        rval = super()._expand_iri(active_ctx, value, None, vocab)
+        if not isinstance(rval, str) or rval.startswith("@") or _ABSOLUTE_IRI.match(rval):
+            return rval
+        if active_ctx.get("@base") is not None:
+            with_base = super()._expand_iri(active_ctx, value, base, vocab)
+            if isinstance(with_base, str) and _ABSOLUTE_IRI.match(with_base):
+                return with_base
+        if vocab:
+            raise JsonLdSafeModeError(
+                f'JSON-LD safe mode: relative @type reference "{value}" does not expand to an '
+                "absolute IRI (it is not a term of the @context; is a context such as "
+                "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json missing?)"
+            )
+        raise JsonLdSafeModeError(
+            f'JSON-LD safe mode: relative @id reference "{value}" does not expand to an '
+            "absolute IRI (identifiers must be absolute: https:, urn:, did:, ...)"
+        )
+
+    def _object_to_rdf(self, item: Any, issuer: Any, triples: Any, options: Any) -> Any:
+        if isinstance(item, dict) and "@direction" in item and not options.get("rdfDirection"):
+            raise JsonLdSafeModeError(
+                f'JSON-LD safe mode: value "{item.get("@value")}" has "@direction", which '
+                "RDF canonicalization without rdfDirection would drop (rdfDirection not set)"
+            )
+        return super()._object_to_rdf(item, issuer, triples, options)
+
+
+def _options(**extra: Any) -> dict[str, Any]:
+    return {
+        "documentLoader": _bundled_loader,
+        "contextResolver": _BundledResolver(),
+        "base": "",
+        **extra,
+    }
+
+
+def _run(operation: Callable[[], Any]) -> Any:
+    """Run a pyld operation, turning its errors into Lattice's exceptions."""
+    try:
+        with _lock:
+            return operation()
+    except (JsonLdSafeModeError, UnknownDocumentError):
+        raise
+    except jsonld.JsonLdError as error:
+        raise _translate(error) from error
+
+
+def _translate(error: BaseException) -> Exception:
+    """Find the cause that matters in pyld's chain of wrapped errors."""
+    seen: set[int] = set()
+    innermost: BaseException = error
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (JsonLdSafeModeError, UnknownDocumentError)):
+            return current
+        if isinstance(current, jsonld.JsonLdError):
+            innermost = current
+        current = current.__cause__ or current.__context__
+    code = getattr(innermost, "code", None)
+    details = getattr(innermost, "details", None)
+    message = innermost.args[0] if innermost.args else type(innermost).__name__
+    suffix = f" ({code})" if code else ""
+    if isinstance(details, dict) and "url" in details:
+        suffix += f" [url: {details['url']}]"
+    return InvalidJsonLdError(f"invalid JSON-LD: {message}{suffix}")
+
+
+def canonicalize(document: Mapping[str, Any]) -> str:
+    """RDFC-1.0 canonical N-Quads of `document` (remove `proof` first, as Data Integrity does)."""
+    source = dict(document) if not isinstance(document, dict) else document
+    options = _options(algorithm="URDNA2015", format="application/n-quads")
+    result = _run(lambda: _LatticeProcessor().normalize(source, options))
+    if not isinstance(result, str):
+        raise TypeError("pyld returned a dataset instead of N-Quads")
+    return result
+
+
+def expand(document: Mapping[str, Any]) -> list[Any]:
+    """JSON-LD expanded form of `document`, with the same safe-mode checks as canonicalize."""
+    source = dict(document) if not isinstance(document, dict) else document
+    result = _run(lambda: _LatticeProcessor().expand(source, _options()))
+    if not isinstance(result, list):
+        raise TypeError("pyld returned a non-list expansion")
+    return result

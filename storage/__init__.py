@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the async session, and one repository per aggregate."""

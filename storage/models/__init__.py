@@ -1,0 +1,90 @@
+"""The tables, one module per area. Alembic migrations (in `migrations/`) are the only thing
+that creates them.
+
+Ids are UUIDs generated here (not by the database) so a credential's public URL is known
+before it is signed. Every timestamp is an aware UTC datetime (`UTCDateTime`).
+"""
+
+from storage.models.agencies import (
+    Agency,
+    Approval,
+    Educator,
+    EducatorIdentifier,
+    Lattice,
+    LatticeRole,
+    Stack,
+    SubmittedCredential,
+)
+from storage.models.base import Base, utcnow
+from storage.models.completions import Completion, CompletionRun, StaleEducator
+from storage.models.issuing import (
+    Achievement,
+    Client,
+    Credential,
+    CredentialEvent,
+    CredentialEvidence,
+    CredentialRecipient,
+    Issuer,
+    IssuerKey,
+    OAuthToken,
+)
+from storage.models.ob_api import (
+    HeldCredential,
+    ObApiClient,
+    ObApiToken,
+    ObAuthorizationCode,
+    TeacherProfile,
+)
+from storage.models.status import CredentialStatusEntry, StatusList
+from storage.models.teachers import (
+    OutboxEmail,
+    SignInCode,
+    Teacher,
+    TeacherIdentifier,
+    TeacherSession,
+)
+from storage.models.wallets import CNonce, Oid4vciIssuance, PreAuthorizedCode, WalletExchange
+from storage.models.webhooks import WebhookDelivery, WebhookSubscription
+
+__all__ = [
+    "Achievement",
+    "Agency",
+    "Approval",
+    "Base",
+    "CNonce",
+    "Client",
+    "Completion",
+    "CompletionRun",
+    "Credential",
+    "CredentialEvent",
+    "CredentialEvidence",
+    "CredentialRecipient",
+    "CredentialStatusEntry",
+    "Educator",
+    "EducatorIdentifier",
+    "HeldCredential",
+    "Issuer",
+    "IssuerKey",
+    "Lattice",
+    "LatticeRole",
+    "OAuthToken",
+    "ObApiClient",
+    "ObApiToken",
+    "ObAuthorizationCode",
+    "Oid4vciIssuance",
+    "OutboxEmail",
+    "PreAuthorizedCode",
+    "SignInCode",
+    "Stack",
+    "StaleEducator",
+    "StatusList",
+    "SubmittedCredential",
+    "Teacher",
+    "TeacherIdentifier",
+    "TeacherProfile",
+    "TeacherSession",
+    "WalletExchange",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "utcnow",
+]

@@ -1,0 +1,236 @@
+"""DataIntegrityProof / eddsa-rdfc-2022: pinned to the OB test vector, checked on real fixtures."""
+
+import copy
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from keys.data_integrity import (
+    CRYPTOSUITES,
+    EDDSA_RDFC_2022,
+    ProofResult,
+    format_created,
+    sign_document,
+    verify_document,
+)
+from keys.multikey import (
+    decode_ed25519_public_key,
+    did_key_verification_method,
+    public_key_from_fragment,
+)
+from schemas.jsonld import canonicalize
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+VECTOR_DIR = FIXTURES / "ob3" / "test-vectors" / "eddsa-rdfc-2022"
+VECTOR = json.loads((VECTOR_DIR / "ob3-ldp-test-vector.json").read_text(encoding="utf-8"))
+VALIDATOR = FIXTURES / "ob3" / "validator-fixtures" / "ob30"
+PRIVATE_KEY = Ed25519PrivateKey.from_private_bytes(
+    bytes.fromhex(VECTOR["keyPair"]["privateKeyHex_seedPlusPublic"])[:32]
+)
+PUBLIC_KEY = decode_ed25519_public_key(VECTOR["keyPair"]["publicKeyMultibase"])
+VECTOR_CREATED = datetime(2010, 1, 1, 19, 23, 24, tzinfo=UTC)
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def signed_vector():
+    return copy.deepcopy(VECTOR["signedCredential"])
+
+
+def data_integrity_proofs(document):
+    proofs = document["proof"] if isinstance(document["proof"], list) else [document["proof"]]
+    return [proof for proof in proofs if proof.get("type") == "DataIntegrityProof"]
+
+
+def key_of(document):
+    return public_key_from_fragment(data_integrity_proofs(document)[0]["verificationMethod"])
+
+
+def test_hash_data_of_the_vector():
+    config = {"@context": VECTOR["unsignedCredential"]["@context"], **VECTOR["proofOptions"]}
+    proof_hash = EDDSA_RDFC_2022.hash(canonicalize(config))
+    document_hash = hashlib.sha256(canonicalize(VECTOR["unsignedCredential"]).encode()).digest()
+    assert proof_hash.hex() == VECTOR["proofOptionsHashHex"]
+    assert document_hash.hex() == VECTOR["documentHashHex"]
+    assert (proof_hash + document_hash).hex() == VECTOR["dataToSignHex"]
+
+
+def test_signing_reproduces_the_vector_byte_for_byte():
+    signed = sign_document(
+        VECTOR["unsignedCredential"],
+        PRIVATE_KEY,
+        VECTOR["keyPair"]["verificationMethod"],
+        VECTOR_CREATED,
+    )
+    assert signed["proof"]["proofValue"] == VECTOR["proofValue"]
+    assert json.dumps(signed) == json.dumps(VECTOR["signedCredential"])
+
+
+def test_signing_returns_a_new_document():
+    unsigned = copy.deepcopy(VECTOR["unsignedCredential"])
+    signed = sign_document(unsigned, PRIVATE_KEY, "did:example:issuer#key-1", VECTOR_CREATED)
+    assert "proof" not in unsigned
+    assert unsigned == VECTOR["unsignedCredential"]
+    assert signed is not unsigned
+
+
+def test_the_vector_verifies():
+    assert verify_document(signed_vector(), PUBLIC_KEY) == ProofResult(True, None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "simple.json",
+        "simple-did-key-method.json",
+        "simple-did-web-method.json",
+        "simple-context-alias.json",
+        "simple-context-version.json",
+        "simple-multiple-proofs.json",  # one unknown proof type + one valid proof
+        "complete.json",
+        "endorsement-valid.json",
+        "bit-string-list/credential-status-revoked.json",
+    ],
+)
+def test_valid_validator_fixtures_verify(name):
+    document = load(VALIDATOR / name)
+    assert verify_document(document, key_of(document)).verified
+
+
+def test_interop_reference_credential_verifies_with_its_did_key():
+    document = load(FIXTURES / "interop" / "ref.json")
+    assert document["proof"]["verificationMethod"].startswith("did:key:z6Mk")
+    assert verify_document(document, key_of(document)) == ProofResult(True)
+
+
+def test_tampered_credentials_fail_with_a_reason():
+    document = signed_vector()
+    document["credentialSubject"]["achievement"]["name"] = "Leadership"
+    result = verify_document(document, PUBLIC_KEY)
+    assert not result.verified
+    assert result.reason == "signature does not match the document and the proof options"
+
+    tampered = load(FIXTURES / "interop" / "ref.tampered.json")
+    assert not verify_document(tampered, key_of(tampered)).verified
+    wrong_value = load(VALIDATOR / "simple-err-proof-value.json")
+    assert not verify_document(wrong_value, key_of(wrong_value)).verified
+
+
+def test_tampered_proof_options_fail():
+    document = signed_vector()
+    document["proof"]["created"] = "2011-01-01T19:23:24Z"
+    assert not verify_document(document, PUBLIC_KEY).verified
+
+
+def test_wrong_key_fails():
+    other = Ed25519PrivateKey.generate().public_key()
+    assert not verify_document(signed_vector(), other).verified
+
+
+def test_wrong_cryptosuite_fails_naming_it():
+    document = signed_vector()
+    document["proof"]["cryptosuite"] = "eddsa-2022"
+    result = verify_document(document, PUBLIC_KEY)
+    assert result == ProofResult(
+        False, "\"cryptosuite\" 'eddsa-2022' is not supported (supported: eddsa-rdfc-2022)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("proofPurpose", "authentication", '"proofPurpose" must be "assertionMethod"'),
+        ("proofValue", "uAAAA", "must be base58btc"),
+        ("proofValue", "z0OIl", "invalid base58btc value"),
+        ("proofValue", "z3QJmnh", "holds 4 bytes; Ed25519 signs 64"),
+        ("created", "2010-01-01T19:23:24", "is not an XML Schema dateTimeStamp"),
+        ("verificationMethod", None, '"verificationMethod" of the proof must be a string'),
+        ("previousProof", "urn:uuid:1", "proof chains"),
+    ],
+)
+def test_malformed_proofs_fail_with_a_reason(field, value, reason):
+    document = signed_vector()
+    document["proof"][field] = value
+    result = verify_document(document, PUBLIC_KEY)
+    assert not result.verified
+    assert reason in result.reason
+
+
+def test_undefined_term_fails_verification_in_safe_mode():
+    document = signed_vector()
+    document["credentialSubject"]["favouriteColour"] = "teal"
+    result = verify_document(document, PUBLIC_KEY)
+    assert not result.verified
+    assert '"favouriteColour"' in result.reason
+
+
+def test_unknown_context_fails_verification_naming_it():
+    document = signed_vector()
+    document["@context"].append("https://example.com/contexts/badges.jsonld")
+    result = verify_document(document, PUBLIC_KEY)
+    assert not result.verified
+    assert "https://example.com/contexts/badges.jsonld is not bundled" in result.reason
+
+
+def test_documents_without_a_usable_proof_fail():
+    unsigned = copy.deepcopy(VECTOR["unsignedCredential"])
+    assert verify_document(unsigned, PUBLIC_KEY) == ProofResult(False, 'document has no "proof"')
+    unsigned["proof"] = [{"type": "SomeProofType"}]
+    assert not verify_document(unsigned, PUBLIC_KEY).verified
+    assert not verify_document(signed_vector(), PUBLIC_KEY, proof="not a proof").verified
+
+
+def test_a_second_proof_makes_a_proof_set_and_both_verify():
+    other_key = Ed25519PrivateKey.generate()
+    method = did_key_verification_method(other_key.public_key())
+    twice = sign_document(signed_vector(), other_key, method, datetime(2026, 1, 1, tzinfo=UTC))
+    first, second = twice["proof"]
+    assert first == VECTOR["signedCredential"]["proof"]
+    assert verify_document(twice, PUBLIC_KEY, first).verified
+    assert verify_document(twice, other_key.public_key(), second).verified
+    assert verify_document(twice, other_key.public_key()).verified  # tries each proof
+    assert not verify_document(twice, PUBLIC_KEY, second).verified
+
+
+def test_created_is_utc_without_fractional_seconds():
+    assert format_created(datetime(2026, 3, 1, 12, 0, 5, 999_999, tzinfo=UTC)) == (
+        "2026-03-01T12:00:05Z"
+    )
+    plus_two = timezone(timedelta(hours=2))
+    assert format_created(datetime(2026, 3, 1, 12, 0, tzinfo=plus_two)) == "2026-03-01T10:00:00Z"
+
+
+def test_misuse_raises():
+    unsigned = VECTOR["unsignedCredential"]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sign_document(unsigned, PRIVATE_KEY, "did:example:1#k", datetime(2026, 1, 1))
+    no_context = {key: value for key, value in unsigned.items() if key != "@context"}
+    with pytest.raises(ValueError, match='no "@context"'):
+        sign_document(no_context, PRIVATE_KEY, "did:example:1#k", VECTOR_CREATED)
+    with pytest.raises(TypeError, match="Ed25519PrivateKey"):
+        sign_document(unsigned, PUBLIC_KEY, "did:example:1#k", VECTOR_CREATED)
+    with pytest.raises(TypeError, match="Ed25519PublicKey"):
+        verify_document(signed_vector(), PRIVATE_KEY)
+    with pytest.raises(TypeError, match="mapping"):
+        verify_document("{}", PUBLIC_KEY)
+
+
+def test_cryptosuites_are_registered_by_name():
+    assert CRYPTOSUITES == {"eddsa-rdfc-2022": EDDSA_RDFC_2022}
+
+
+def test_a_proof_with_its_own_context_must_prefix_the_documents():
+    document = signed_vector()
+    document["proof"]["@context"] = list(document["@context"])
+    assert verify_document(document, PUBLIC_KEY).verified
+    document["proof"]["@context"] = ["https://www.w3.org/2018/credentials/v1"]
+    result = verify_document(document, PUBLIC_KEY)
+    assert result == ProofResult(
+        False, "the document's \"@context\" does not start with the proof's"
+    )

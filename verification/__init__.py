@@ -1,0 +1,54 @@
+"""The Open Badges 3.0 verifier (issue 4): pure domain code, no HTTP framework, no database.
+
+Entry point: `Verifier(fetcher=SafeFetcher(...), resolver=default_resolver(fetcher,
+local=...))` then `await verifier.verify(presented)` -> `VerificationReport`.
+"""
+
+from __future__ import annotations
+
+from verification.context import RecipientQuery
+from verification.fetch import FetchedDocument, Fetcher, FetchError, FetchSettings, SafeFetcher
+from verification.inputs import InputError, InputLimits, Presented, read_presented
+from verification.pipeline import Verifier
+from verification.report import (
+    CheckResult,
+    CheckStatus,
+    DisplayData,
+    Verdict,
+    VerificationReport,
+)
+from verification.resolvers import (
+    CompositeResolver,
+    KeyResolutionError,
+    KeyResolver,
+    ResolvedKey,
+    default_resolver,
+)
+from verification.status import BitstringStatusListChecker, StatusChecker, StatusResult
+
+__all__ = [
+    "BitstringStatusListChecker",
+    "CheckResult",
+    "CheckStatus",
+    "CompositeResolver",
+    "DisplayData",
+    "FetchError",
+    "FetchSettings",
+    "FetchedDocument",
+    "Fetcher",
+    "InputError",
+    "InputLimits",
+    "KeyResolutionError",
+    "KeyResolver",
+    "Presented",
+    "RecipientQuery",
+    "ResolvedKey",
+    "SafeFetcher",
+    "StatusChecker",
+    "StatusResult",
+    "Verdict",
+    "VerificationReport",
+    "Verifier",
+    "default_resolver",
+    "read_presented",
+]

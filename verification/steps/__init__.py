@@ -1,0 +1,32 @@
+"""The checks of OB 3.0 §9.1, one module each, in the order the pipeline runs them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from verification.context import Step
+from verification.steps.binding import KeyBindingStep
+from verification.steps.endorsements import EndorsementsStep
+from verification.steps.jsonld import JsonLdStep
+from verification.steps.parse import ParseStep
+from verification.steps.proof import ProofStep
+from verification.steps.recipient import RecipientStep
+from verification.steps.refresh import RefreshStep
+from verification.steps.schema import SchemaStep
+from verification.steps.status import StatusStep
+from verification.steps.validity import ValidityStep
+
+DEFAULT_STEPS: Final[tuple[Step, ...]] = (
+    ParseStep(),
+    JsonLdStep(),
+    SchemaStep(),
+    ProofStep(),
+    KeyBindingStep(),
+    RefreshStep(),
+    StatusStep(),
+    ValidityStep(),
+    RecipientStep(),
+    EndorsementsStep(),
+)
+
+__all__ = ["DEFAULT_STEPS"]

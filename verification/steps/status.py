@@ -1,0 +1,56 @@
+"""Step 7: credential status (OB 3.0 §9.1 step 4) through the injected `StatusChecker`.
+
+Skipped when the signature did not verify (as the digitalbazaar verifier does: a forged
+credential's status list says nothing). Each `credentialStatus` entry is checked; the
+status list credential itself is verified by the same pipeline, one level deeper.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from verification.context import RunContext, result
+from verification.inputs import Presented
+from verification.model import as_list, issuer_id
+from verification.report import CheckResult, CheckStatus, Verdict, VerificationReport
+from verification.status import StatusOutcome
+
+
+class StatusStep:
+    id: ClassVar[str] = "status"
+    title: ClassVar[str] = "Revocation and suspension"
+
+    async def run(self, ctx: RunContext) -> CheckResult:
+        credential = ctx.credential or {}
+        entries = as_list(credential.get("credentialStatus"))
+        if not entries or ctx.kind == "status_list":
+            return result(self, CheckStatus.NOT_APPLICABLE, "the credential has no status entry")
+        if not ctx.proof_ok:
+            return result(self, CheckStatus.NOT_APPLICABLE, "skipped: the signature did not verify")
+        checker = ctx.services.status_checker
+        if checker is None:
+            return result(self, CheckStatus.ERROR, "no status checker is configured")
+
+        async def verify_list(listed: dict[str, Any]) -> VerificationReport:
+            presented = Presented("json", credential=listed)
+            return await ctx.services.verify_nested(presented, "status_list", ctx.depth + 1)
+
+        outcomes = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                return result(self, CheckStatus.FAILED, '"credentialStatus" must be an object')
+            outcomes.append(
+                await checker.check(entry, issuer_id=issuer_id(credential), verify_list=verify_list)
+            )
+        for outcome, verdict in (
+            (StatusOutcome.REVOKED, Verdict.REVOKED),
+            (StatusOutcome.SUSPENDED, Verdict.SUSPENDED),
+        ):
+            hit = next((o for o in outcomes if o.outcome is outcome), None)
+            if hit is not None:
+                return result(self, CheckStatus.FAILED, hit.message, verdict)
+        # An unreadable or unsupported status could hide a revocation: cannot verify.
+        errors = [o.message for o in outcomes if o.outcome is not StatusOutcome.OK]
+        if errors:
+            return result(self, CheckStatus.ERROR, "; ".join(errors))
+        return result(self, CheckStatus.PASSED, "; ".join(o.message for o in outcomes))
