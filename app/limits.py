@@ -8,6 +8,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.imsx import IMS_PREFIX, status_info
+
 
 class BodyTooLarge(HTTPException):
     """An HTTPException so that FastAPI, reading the body, passes it on unchanged."""
@@ -19,7 +21,8 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Refuses bodies over a limit (per path: batches may be larger) with 413 problem+json.
+    """Refuses bodies over a limit (per path: batches may be larger) with 413 problem+json
+    (an `Imsx_StatusInfo` under the OB 3.0 API's `/ims/`).
 
     Checks `Content-Length` first, then counts streamed chunks, so a chunked upload that
     lies about its size is cut off as soon as it passes the limit.
@@ -36,7 +39,7 @@ class BodySizeLimit:
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, scope["path"])
             return
         received = 0
         started = False
@@ -60,24 +63,25 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, limit)
+                await _refuse(send, limit, scope["path"])
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Content too large",
-            "status": 413,
-            "detail": f"the request body is larger than this endpoint's limit of {limit} bytes",
-        }
-    ).encode()
+async def _refuse(send: Send, limit: int, path: str) -> None:
+    detail = f"the request body is larger than this endpoint's limit of {limit} bytes"
+    if path.startswith(IMS_PREFIX):
+        media_type = b"application/json"
+        document = status_info(detail, "invalid_data")
+    else:
+        media_type = b"application/problem+json"
+        document = {"type": "about:blank", "title": "Content too large", "status": 413}
+        document["detail"] = detail
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", media_type),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -28,6 +28,7 @@ from authlib.oauth2.rfc6749 import (
     InvalidScopeError,
     OAuth2Request,
     TokenMixin,
+    UnsupportedTokenTypeError,
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest, OAuth2Payload
@@ -251,8 +252,20 @@ class _RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]  # authlib is unty
         self.server.grant_id = refresh_token.row.grant_id
 
 
+class _UnsupportedTokenType(UnsupportedTokenTypeError):  # type: ignore[misc]
+    status_code = 400
+
+
 class _Revocation(RevocationEndpoint):  # type: ignore[misc]  # authlib is untyped
     CLIENT_AUTH_METHODS = ["client_secret_basic"]
+
+    def check_params(self, request: OAuth2Request, client: Any) -> None:
+        try:
+            super().check_params(request, client)
+        except UnsupportedTokenTypeError as error:
+            # authlib files this error under 401 with the client-auth errors; RFC 7009
+            # §2.2.1 makes it a 400: the client authenticated, only the hint is unknown.
+            raise _UnsupportedTokenType() from error
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
         server: AppServer = self.server

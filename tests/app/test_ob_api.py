@@ -597,7 +597,14 @@ async def test_scopes_and_errors_follow_the_api(server: str, sessions: Any, vaul
     anonymous = await app.http.get(app.api + "/credentials")
     unknown = await app.http.get(app.api + "/nothing-here")
 
+    oversized = await app.http.post(
+        app.api + "/credentials",
+        content=b"{" + b" " * 2_000_000 + b"}",
+        headers=app.bearer() | {"Content-Type": "application/json"},
+    )
+
     _imsx(upsert, 403, "forbidden")
+    _imsx(oversized, 413, "invalid_data")
     _imsx(bad_limit, 400, "invalid_query_parameter")
     _imsx(anonymous, 401, "unauthorizedrequest")
     _imsx(unknown, 404, "not_found")
@@ -651,6 +658,23 @@ async def test_revoking_a_refresh_token_ends_the_grant(
         401,
         "unauthorizedrequest",
     )
+    await app.http.aclose()
+
+
+async def test_an_unknown_token_type_hint_is_a_400_and_revokes_nothing(
+    server: str, sessions: Any, vault: KeyVault
+):
+    app = await _authorized(server, sessions, vault, _email(), " ".join(OB_SCOPES))
+    form = {"token": app.tokens["access_token"], "token_type_hint": "id_token"}
+
+    refused = await app.http.post(
+        "/oauth/revoke", data=form, auth=(app.client_id, app.client_secret)
+    )
+    listing = await app.http.get(app.api + "/credentials", headers=app.bearer())
+
+    assert refused.status_code == 400  # RFC 7009 §2.2.1
+    assert refused.json()["error"] == "unsupported_token_type"
+    assert listing.status_code == 200
     await app.http.aclose()
 
 
