@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.issuers import KeyVault
@@ -135,26 +136,51 @@ async def upsert(
 ) -> Upserted:
     """Insert or replace by issuer id + credential id; an older `validFrom` never replaces."""
     credential = incoming.credential
-    issuer_iri = _id_of(credential.get("issuer")) or ""
-    credential_iri = _id_of(credential) or ""
-    key = match_key(issuer_iri, credential_iri)
+    key = match_key(_id_of(credential.get("issuer")) or "", _id_of(credential) or "")
     valid_from = _moment(credential.get("validFrom") or credential.get("issuanceDate"))
     valid_from = valid_from or datetime.now(UTC)
-    row = await session.scalar(
-        select(HeldCredential).where(
-            HeldCredential.teacher_id == teacher.id, HeldCredential.match_key == key
-        )
-    )
-    if row is not None and valid_from < row.valid_from:
-        return Upserted(row, "kept")
-    outcome: Literal["created", "replaced"] = "replaced" if row else "created"
+    row = await _held(session, teacher.id, key)
     if row is None:
         row = HeldCredential(teacher_id=teacher.id, match_key=key)
-        session.add(row)
+        _fill(row, incoming, valid_from, client_id=client_id, naming=naming)
+        try:
+            async with session.begin_nested():
+                session.add(row)
+            return Upserted(row, "created")
+        except IntegrityError:
+            # Two calls pushed the same credential at once and the other one inserted it
+            # first: this call is then an update of that row, as if it had come second.
+            row = await _held(session, teacher.id, key)
+            if row is None:
+                raise
+    if valid_from < row.valid_from:
+        return Upserted(row, "kept")
+    _fill(row, incoming, valid_from, client_id=client_id, naming=naming)
+    await session.flush()
+    return Upserted(row, "replaced")
+
+
+async def _held(session: AsyncSession, teacher_id: uuid.UUID, key: str) -> HeldCredential | None:
+    return await session.scalar(
+        select(HeldCredential).where(
+            HeldCredential.teacher_id == teacher_id, HeldCredential.match_key == key
+        )
+    )
+
+
+def _fill(
+    row: HeldCredential,
+    incoming: Incoming,
+    valid_from: datetime,
+    *,
+    client_id: uuid.UUID | None,
+    naming: str | None,
+) -> None:
+    credential = incoming.credential
     subject = _first(credential.get("credentialSubject"))
     row.client_id = client_id
-    row.issuer_iri = issuer_iri.strip()
-    row.credential_iri = credential_iri.strip()
+    row.issuer_iri = (_id_of(credential.get("issuer")) or "").strip()
+    row.credential_iri = (_id_of(credential) or "").strip()
     row.achievement_iri = (
         _id_of(subject.get("achievement")) if isinstance(subject, Mapping) else None
     )
@@ -166,8 +192,6 @@ async def upsert(
     row.verdict = incoming.verdict
     row.lookup_key = naming
     row.updated_at = datetime.now(UTC)
-    await session.flush()
-    return Upserted(row, outcome)
 
 
 def held_document(row: HeldCredential) -> Mapping[str, Any]:

@@ -1,0 +1,102 @@
+"""A teacher's backpack keeps one credential per issuer id + credential id (OB 3.0 §10)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from badges import backpack
+from storage.models import HeldCredential, Teacher
+from storage.session import transaction
+
+
+def _incoming(valid_from: str, name: str) -> backpack.Incoming:
+    credential = {
+        "id": "urn:uuid:6b1f2c1e-3a53-4f57-9a4f-0c2f5e0b7a11",
+        "issuer": {"id": "did:example:provider"},
+        "validFrom": valid_from,
+        "credentialSubject": {"achievement": {"id": "https://example.org/mc/1", "name": name}},
+    }
+    return backpack.Incoming(json.dumps(credential), "ldp_vc", credential, "verified")
+
+
+async def _teacher(sessions: async_sessionmaker[AsyncSession]) -> Teacher:
+    async with transaction(sessions) as session:
+        teacher = Teacher(display_name="Ada")
+        session.add(teacher)
+    return teacher
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], teacher: Teacher) -> list[Any]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(HeldCredential.content).where(HeldCredential.teacher_id == teacher.id)
+        )
+        return [json.loads(content) for (content,) in found]
+
+
+async def test_a_newer_copy_replaces_and_an_older_one_is_kept_out(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    teacher = await _teacher(sessions)
+    outcomes = []
+    for valid_from, name in [
+        ("2026-01-01T00:00:00Z", "First"),
+        ("2026-02-01T00:00:00Z", "Newer"),
+        ("2025-12-01T00:00:00Z", "Older"),
+    ]:
+        async with transaction(sessions) as session:
+            stored = await backpack.upsert(
+                session, teacher, _incoming(valid_from, name), client_id=None, naming=None
+            )
+            outcomes.append(stored.outcome)
+
+    assert outcomes == ["created", "replaced", "kept"]
+    held = await _rows(sessions, teacher)
+    assert [item["credentialSubject"]["achievement"]["name"] for item in held] == ["Newer"]
+
+
+async def test_two_pushes_of_the_same_new_credential_at_once_keep_one_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The second insert meets the first one's uncommitted row: it waits on the unique key,
+    and once the first commits it becomes an update instead of a failed request."""
+    teacher = await _teacher(sessions)
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> str:
+        async with transaction(sessions) as session:
+            stored = await backpack.upsert(
+                session, teacher, _incoming("2026-01-01T00:00:00Z", "A"), client_id=None, naming=None
+            )
+            first_in.set()
+            await release.wait()
+            return stored.outcome
+
+    async def second() -> str:
+        await first_in.wait()
+        async with transaction(sessions) as session:
+            stored = await backpack.upsert(
+                session, teacher, _incoming("2026-01-01T00:00:00Z", "B"), client_id=None, naming=None
+            )
+            return stored.outcome
+
+    first_task = asyncio.create_task(first())
+    second_task = asyncio.create_task(second())
+    await asyncio.sleep(0.5)  # the second is now blocked on the first's row
+    release.set()
+    outcomes = await asyncio.gather(first_task, second_task)
+
+    assert outcomes == ["created", "replaced"]
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(HeldCredential.teacher_id == teacher.id)
+        )
+    assert count == 1
+    held = await _rows(sessions, teacher)
+    assert held[0]["credentialSubject"]["achievement"]["name"] == "B"
