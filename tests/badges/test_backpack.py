@@ -72,7 +72,11 @@ async def test_two_pushes_of_the_same_new_credential_at_once_keep_one_row(
     async def first() -> str:
         async with transaction(sessions) as session:
             stored = await backpack.upsert(
-                session, teacher, _incoming("2026-01-01T00:00:00Z", "A"), client_id=None, naming=None
+                session,
+                teacher,
+                _incoming("2026-01-01T00:00:00Z", "A"),
+                client_id=None,
+                naming=None,
             )
             first_in.set()
             await release.wait()
@@ -82,7 +86,11 @@ async def test_two_pushes_of_the_same_new_credential_at_once_keep_one_row(
         await first_in.wait()
         async with transaction(sessions) as session:
             stored = await backpack.upsert(
-                session, teacher, _incoming("2026-01-01T00:00:00Z", "B"), client_id=None, naming=None
+                session,
+                teacher,
+                _incoming("2026-01-01T00:00:00Z", "B"),
+                client_id=None,
+                naming=None,
             )
             return stored.outcome
 
