@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.common.security import generate_token
-from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
     AuthorizationCodeMixin,
     ClientMixin,
@@ -41,6 +40,7 @@ from authlib.oauth2.rfc7591 import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from app.oauth_server import RequestScopedServer
 from badges.ob_clients import (
     SUPPORTED_SCOPES,
     code_is_live,
@@ -275,7 +275,7 @@ class _Revocation(RevocationEndpoint):  # type: ignore[misc]  # authlib is untyp
         self.server.revoked = token.row
 
 
-class AppServer(AuthorizationServer):  # type: ignore[misc]  # authlib is untyped
+class AppServer(RequestScopedServer):
     """One request's authorization server; `client`, `code` and `token` are the rows that
     the request names, loaded before authlib runs."""
 
@@ -292,7 +292,6 @@ class AppServer(AuthorizationServer):  # type: ignore[misc]  # authlib is untype
         self._code = code
         self._token = token
         self.new_code: tuple[str, OAuth2Request] | None = None
-        self.issued: dict[str, Any] | None = None
         self.grant_id: Any = None
         self.rotated: ObApiToken | None = None
         self.revoked: ObApiToken | None = None
@@ -340,20 +339,6 @@ class AppServer(AuthorizationServer):  # type: ignore[misc]  # authlib is untype
         if row is None or hashed not in (row.access_token_hash, row.refresh_token_hash):
             return None
         return _Token(row)
-
-    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        self.issued = token
-
-    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
-        return request
-
-    def handle_response(
-        self, status: int, body: Any, headers: list[tuple[str, str]]
-    ) -> tuple[int, Any, list[tuple[str, str]]]:
-        return status, body, headers
-
-    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 # --- RFC 7591 dynamic client registration ------------------------------------------------

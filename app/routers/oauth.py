@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.common.security import generate_token
-from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
@@ -24,6 +23,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from fastapi import APIRouter, Request, Response
 
 from app.deps import Session, State
+from app.oauth_server import RequestScopedServer
 from app.routers.ob_oauth import APP_GRANT_TYPES, app_token
 from badges.clients import ALL_SCOPES, find_client, secret_matches, store_token
 from storage.models import Client
@@ -54,11 +54,10 @@ class _ProviderClient(ClientMixin):  # type: ignore[misc]  # authlib is untyped
         return " ".join(item for item in scope.split() if item in granted)
 
 
-class _TokenServer(AuthorizationServer):  # type: ignore[misc]  # authlib is untyped
+class _TokenServer(RequestScopedServer):
     def __init__(self, client: Client | None, lifetime: timedelta) -> None:
         super().__init__(scopes_supported=list(ALL_SCOPES))
         self._client = _ProviderClient(client) if client else None
-        self.issued: dict[str, Any] | None = None
         self.register_grant(ClientCredentialsGrant)
         self.register_token_generator(
             "default",
@@ -71,20 +70,6 @@ class _TokenServer(AuthorizationServer):  # type: ignore[misc]  # authlib is unt
     def query_client(self, client_id: str) -> _ProviderClient | None:
         if self._client is not None and self._client.get_client_id() == client_id:
             return self._client
-        return None
-
-    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        self.issued = token
-
-    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
-        return request
-
-    def handle_response(
-        self, status: int, body: Any, headers: list[tuple[str, str]]
-    ) -> tuple[int, Any, list[tuple[str, str]]]:
-        return status, body, headers
-
-    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         return None
 
 
