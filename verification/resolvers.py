@@ -176,6 +176,24 @@ class DidWebResolver:
         did, _, fragment = key_ref.partition("#")
         if not fragment:
             raise KeyResolutionError(f"{key_ref} names a DID, not one of its keys (no #fragment)")
+        return find_method(await self._document(did), key_ref, purpose)
+
+    async def keys_of(self, did: str, *, purpose: str = "assertionMethod") -> list[ResolvedKey]:
+        """Every key the DID document lists for `purpose` (for a JWT that names its key by
+        value in a `jwk` header instead of by `kid`)."""
+        if not did.startswith(DID_WEB_PREFIX) or "#" in did:
+            return []
+        document = await self._document(did)
+        listed = document.get(purpose, [])
+        base = str(document.get("id", ""))
+        found: list[ResolvedKey] = []
+        for item in listed if isinstance(listed, list) else [listed]:
+            reference = item.get("id") if isinstance(item, Mapping) else item
+            if isinstance(reference, str):
+                found.append(find_method(document, _absolute(reference, base), purpose))
+        return found
+
+    async def _document(self, did: str) -> dict[str, Any]:
         try:
             url = did_web_document_url(did, scheme=self._scheme)
         except ValueError as error:
@@ -183,7 +201,7 @@ class DidWebResolver:
         document = await fetch_json(self._fetcher, url)
         if document.get("id") != did:
             raise KeyResolutionError(f"DID document at {url} is for {document.get('id')!r}")
-        return find_method(document, key_ref, purpose)
+        return document
 
 
 class HttpsResolver:
@@ -220,6 +238,13 @@ class CompositeResolver:
 
     def __init__(self, resolvers: Sequence[KeyResolver], *, local: KeyResolver | None = None):
         self._resolvers = [*([local] if local is not None else []), *resolvers]
+
+    async def keys_of(self, did: str, *, purpose: str = "assertionMethod") -> list[ResolvedKey]:
+        """The keys a DID lists for `purpose`, from the first resolver that can list them."""
+        for resolver in self._resolvers:
+            if isinstance(resolver, DidWebResolver):
+                return await resolver.keys_of(did, purpose=purpose)
+        return []
 
     async def resolve(self, key_ref: str, *, purpose: str = "assertionMethod") -> ResolvedKey:
         if not isinstance(key_ref, str) or not key_ref:

@@ -158,11 +158,6 @@ CASES = [
         "web-vc11.jwt",
         _variant("--format", "vc11", *WEB),
         Verdict.VERIFIED,
-        gap=(
-            "our jwt_proof step binds a `jwk` header key only for did:key/did:jwk issuers or "
-            "through an https issuer's JWK set; for a did:web issuer it does not look for the "
-            "key in the DID document's assertionMethod (the harness does), so key_binding fails"
-        ),
     ),
 ]
 TAMPERED_BY = {"key.tampered.json": "key.json", "key.tampered.jwt": "key.jwt"}

@@ -169,16 +169,22 @@ async def test_did_web_issuer_with_openbadgeslib_did_document(key: Ed25519Privat
     assert report.verdict is Verdict.VERIFIED, report.to_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a `jwk` header key is not looked up in a did:web issuer's DID document; "
-    "openbadgeslib always sends `jwk` (never `kid`), so its did:web VC-JWTs fail key_binding",
-)
 async def test_did_web_issuer_vc_jwt_with_a_jwk_header(key: Ed25519PrivateKey) -> None:
     document = ob3.build_did_document(DID_WEB, [("key-1", public_jwk_from_pem(public_pem(key)))])
     token = ob3.OB3Signer(pem(key), algorithm="EdDSA").sign(badge(DID_WEB))
     report = await verifier({"https://py.example.org/.well-known/did.json": document}).verify(token)
     assert report.verdict is Verdict.VERIFIED, report.decided_by
+
+
+async def test_a_jwk_header_key_the_did_document_does_not_list_is_not_the_issuers(
+    key: Ed25519PrivateKey,
+) -> None:
+    other = Ed25519PrivateKey.generate()
+    document = ob3.build_did_document(DID_WEB, [("key-1", public_jwk_from_pem(public_pem(key)))])
+    token = ob3.OB3Signer(pem(other), algorithm="EdDSA").sign(badge(DID_WEB))
+    report = await verifier({"https://py.example.org/.well-known/did.json": document}).verify(token)
+    assert report.verdict is Verdict.INVALID
+    assert report.decided_by is not None and report.decided_by.id == "key_binding"
 
 
 def status_list_documents(key: Ed25519PrivateKey, ldp_signer: Any, did_key: str) -> dict[str, Any]:

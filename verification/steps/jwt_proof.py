@@ -4,9 +4,9 @@ The header may hold only `alg` (RS256, ES256 or EdDSA), `kid` and/or `jwk`, and 
 (`JWT`; `vc+jwt` from VC-JOSE-COSE issuers is accepted too). The key comes from `kid` (a
 DID URL or HTTPS key URL through the resolver; a bare `kid` from the issuer's JWK set) or
 from the `jwk` header, whose provenance must then be shown: the issuer is that very key
-(did:jwk / did:key) or publishes it in its JWK set. The claim mapping is checked here, but
-the validity window is left to the validity step, so an expired JWT is reported as
-expired, not as a bad signature.
+(did:jwk / did:key), lists it for assertionMethod in its did:web DID document, or
+publishes it in its JWK set. The claim mapping is checked here, but the validity window is
+left to the validity step, so an expired JWT is reported as expired, not as a bad signature.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from keys.jose import JwsError, VerifyingKey, any_public_key_from_jwk, verify_compact_jws
 from verification.context import ProofOutcome, RunContext
 from verification.model import id_of, issuer_id, parse_datetime, subject_of
-from verification.resolvers import KeyResolutionError, ResolvedKey, key_from_issuer_jwks
+from verification.resolvers import (
+    CompositeResolver,
+    KeyResolutionError,
+    ResolvedKey,
+    key_from_issuer_jwks,
+)
 
 ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
 HEADER_MEMBERS: Final = frozenset({"alg", "kid", "jwk", "typ"})
@@ -70,12 +75,24 @@ async def _key(ctx: RunContext, header: Mapping[str, Any], issuer: str) -> Resol
             return ResolvedKey(f"{issuer}#jwk", issuer, key)
         return ResolvedKey("jwk header", "", key)
     try:
+        if issuer.startswith("did:web:"):
+            return await _listed_by_did(ctx, issuer, key)
         return await key_from_issuer_jwks(ctx.services.fetcher, issuer, jwk=jwk)
     except KeyResolutionError as error:
         # The signature can still be checked; the binding step reports the provenance gap.
         ctx.binding_problem_message = f"the jwk header key is not the issuer's: {error}"
         ctx.binding_unreachable = error.unreachable
         return ResolvedKey("jwk header", "", key)
+
+
+async def _listed_by_did(ctx: RunContext, issuer: str, key: VerifyingKey) -> ResolvedKey:
+    """The `jwk` header key, if the issuer's DID document lists it for assertionMethod."""
+    resolver = ctx.services.resolver
+    listing = resolver.keys_of if isinstance(resolver, CompositeResolver) else None
+    for listed in await listing(issuer) if listing is not None else []:
+        if _same_key(listed.public_key, key):
+            return listed
+    raise KeyResolutionError(f"{issuer} does not list it for assertionMethod")
 
 
 def claim_problems(payload: Mapping[str, Any], credential: Mapping[str, Any]) -> list[str]:
