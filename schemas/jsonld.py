@@ -25,8 +25,8 @@ for signed credentials:
 Not covered (not produced by OB credentials): free-floating top-level values, objects with
 only `@id`/`@language` at top level, blank-node predicates.
 
-Speed (see /work/shared/PERFORMANCE.md)
---------------------------------------
+Speed (see ../shared/PERFORMANCE.md beside the checkout)
+--------------------------------------------------------
 Plain pyld re-processes the type-scoped contexts of the OB context at every node: a
 type-scoped context is applied to a fresh clone of the active context, whose new random
 `_uuid` misses pyld's processed-context cache every time, and resolving each scoped context

@@ -1,8 +1,8 @@
 """The verifier's pages in a real headless Chromium (Debian's package, driven by Playwright):
 an employer pastes, links or uploads a badge and reads the verdict.
 
-Under `scripts/test` (which exports LATTICE_TEST_CHROMIUM) a missing browser fails these
-tests; run any other way they skip, saying why.
+A missing browser or Playwright fails these tests, saying how to install it (`scripts/test`
+installs both); they never skip. LATTICE_TEST_CHROMIUM names the executable.
 """
 
 from __future__ import annotations
@@ -28,23 +28,21 @@ pytestmark = pytest.mark.browser
 TIMEOUT_MS = 20_000
 
 
-def _unavailable(required: bool, reason: str) -> NoReturn:
-    if required:
-        pytest.fail(f"{reason} (scripts/test needs the browser tests to run)", pytrace=False)
-    pytest.skip(reason)
+def _unavailable(reason: str) -> NoReturn:
+    pytest.fail(f"{reason} (or run scripts/test, which installs it)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    required = os.environ.get("LATTICE_TEST_CHROMIUM")
-    executable = required or shutil.which("chromium") or "/usr/bin/chromium"
+    executable = (
+        os.environ.get("LATTICE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
     try:
         from playwright.async_api import async_playwright
     except ImportError:
-        _unavailable(bool(required), "Playwright is not installed: pip install -e '.[dev]'")
+        _unavailable("Playwright is not installed: pip install -e '.[dev]'")
     if not os.access(executable, os.X_OK):
         _unavailable(
-            bool(required),
             f"no Chromium at {executable}: apt-get install chromium (or run scripts/test as root)",
         )
     async with async_playwright() as playwright:
