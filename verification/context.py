@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from verification.fetch import Fetcher
 from verification.inputs import InputLimits, Presented
 from verification.report import CheckResult, CheckStatus, CredentialFormat, Verdict
-from verification.resolvers import KeyResolver, ResolvedKey
+from verification.resolvers import CompositeResolver, ResolvedKey
 
 if TYPE_CHECKING:
     from verification.report import VerificationReport
@@ -40,7 +40,7 @@ NestedVerify = Callable[[Presented, CredentialKind, int], Awaitable["Verificatio
 
 @dataclass(frozen=True)
 class Services:
-    resolver: KeyResolver
+    resolver: CompositeResolver
     fetcher: Fetcher
     status_checker: StatusChecker | None
     verify_nested: NestedVerify

@@ -31,7 +31,7 @@ from verification.display import display_data
 from verification.fetch import Fetcher
 from verification.inputs import InputLimits, Presented, read_presented
 from verification.report import CheckResult, CheckStatus, VerificationReport, derive_verdict
-from verification.resolvers import KeyResolver, default_resolver
+from verification.resolvers import CompositeResolver, default_resolver
 from verification.static_cache import STATIC_STEPS, StaticCheckCache, content_key
 from verification.status import BitstringStatusListChecker, StatusChecker
 from verification.steps import DEFAULT_STEPS
@@ -53,7 +53,7 @@ class Verifier:
         self,
         *,
         fetcher: Fetcher,
-        resolver: KeyResolver | None = None,
+        resolver: CompositeResolver | None = None,
         status_checker: StatusChecker | None = None,
         clock: Callable[[], datetime] = _utc_now,
         limits: InputLimits = InputLimits(),
@@ -81,7 +81,7 @@ class Verifier:
         )
 
     @property
-    def resolver(self) -> KeyResolver:
+    def resolver(self) -> CompositeResolver:
         """The key resolver (also what holder keys of presentations are resolved with)."""
         return self._services.resolver
 

@@ -69,33 +69,25 @@ async def test_two_pushes_of_the_same_new_credential_at_once_keep_one_row(
     first_in = asyncio.Event()
     release = asyncio.Event()
 
-    async def first() -> str:
+    async def push(name: str, *, after: asyncio.Event | None, hold: bool) -> str:
+        """One upsert in its own transaction; `hold` keeps it open until `release`."""
+        if after is not None:
+            await after.wait()
         async with transaction(sessions) as session:
             stored = await backpack.upsert(
                 session,
                 teacher,
-                _incoming("2026-01-01T00:00:00Z", "A"),
+                _incoming("2026-01-01T00:00:00Z", name),
                 client_id=None,
                 naming=None,
             )
-            first_in.set()
-            await release.wait()
+            if hold:
+                first_in.set()
+                await release.wait()
             return stored.outcome
 
-    async def second() -> str:
-        await first_in.wait()
-        async with transaction(sessions) as session:
-            stored = await backpack.upsert(
-                session,
-                teacher,
-                _incoming("2026-01-01T00:00:00Z", "B"),
-                client_id=None,
-                naming=None,
-            )
-            return stored.outcome
-
-    first_task = asyncio.create_task(first())
-    second_task = asyncio.create_task(second())
+    first_task = asyncio.create_task(push("A", after=None, hold=True))
+    second_task = asyncio.create_task(push("B", after=first_in, hold=False))
     await asyncio.sleep(0.5)  # the second is now blocked on the first's row
     release.set()
     outcomes = await asyncio.gather(first_task, second_task)

@@ -20,12 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from keys.jose import JwsError, VerifyingKey, any_public_key_from_jwk, verify_compact_jws
 from verification.context import ProofOutcome, RunContext
 from verification.model import id_of, issuer_id, parse_datetime, subject_of
-from verification.resolvers import (
-    CompositeResolver,
-    KeyResolutionError,
-    ResolvedKey,
-    key_from_issuer_jwks,
-)
+from verification.resolvers import KeyResolutionError, ResolvedKey, key_from_issuer_jwks
 
 ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
 HEADER_MEMBERS: Final = frozenset({"alg", "kid", "jwk", "typ"})
@@ -87,9 +82,7 @@ async def _key(ctx: RunContext, header: Mapping[str, Any], issuer: str) -> Resol
 
 async def _listed_by_did(ctx: RunContext, issuer: str, key: VerifyingKey) -> ResolvedKey:
     """The `jwk` header key, if the issuer's DID document lists it for assertionMethod."""
-    resolver = ctx.services.resolver
-    listing = resolver.keys_of if isinstance(resolver, CompositeResolver) else None
-    for listed in await listing(issuer) if listing is not None else []:
+    for listed in await ctx.services.resolver.keys_of(issuer):
         if _same_key(listed.public_key, key):
             return listed
     raise KeyResolutionError(f"{issuer} does not list it for assertionMethod")
