@@ -17,7 +17,9 @@ from badges.issuers import get_issuer
 from storage.models import Agency, Client, Issuer
 
 
-def get_state(request: Request) -> ServiceState:
+# Dependencies are async even when they do no I/O: FastAPI runs a plain `def` one in a
+# worker thread, a thread hop on every request.
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.lattice
     return state
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import imsx, problems
+from app.heap import freeze_start_up_objects
 from app.limits import BodySizeLimit
 from app.routers import (
     achievements,
@@ -41,7 +42,12 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = state or build_state(settings)
+        if state is None:
+            service = build_state(settings)
+            # The service owns this process (tests share theirs): settle its heap.
+            freeze_start_up_objects()
+        else:
+            service = state
         app.state.lattice = service
         # In the background: the service answers at once while the signing workers start.
         warming = asyncio.create_task(service.signer.warm_up())

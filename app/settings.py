@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///var/lattice.db",
         description="SQLAlchemy async URL (sqlite+aiosqlite:// or postgresql+asyncpg://).",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Database connections each service process keeps open (up to 10 more "
+        "are opened, then closed, under load). On SQLite each is also a thread.",
+    )
     data_dir: Path = Field(
         default=Path("var"), description="Where the master key file and the SQLite file live."
     )

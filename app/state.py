@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,11 +17,14 @@ from keys.did_web import did_web_for
 from keys.master import MasterKey
 from storage.session import create_engine, create_session_factory
 from verification.fetch import FetchSettings, SafeFetcher
-from verification.local import OwnIssuerKeys, OwnStatusLists
+from verification.local import OwnCredentials, OwnIssuerKeys, OwnStatusLists
 from verification.pipeline import Verifier
 from verification.resolvers import default_resolver
 from verification.static_cache import StaticCheckCache
 from verification.status import BitstringStatusListChecker
+
+# Issued credentials kept in memory for verification by URL: about 9 KB each (JSON and JWT).
+OWN_CREDENTIALS_CACHED: Final = 2048
 
 
 @dataclass
@@ -33,6 +36,7 @@ class ServiceState:
     signer: Signer
     fetcher: SafeFetcher
     verifier: Verifier
+    own_credentials: OwnCredentials
     mailer: Mailer
 
     @property
@@ -95,7 +99,7 @@ def build_verifier(
 
 
 def build_state(settings: Settings) -> ServiceState:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = create_session_factory(engine)
     fetcher, verifier = build_verifier(settings, sessions)
     return ServiceState(
@@ -106,6 +110,7 @@ def build_state(settings: Settings) -> ServiceState:
         signer=Signer(settings.sign_workers),
         fetcher=fetcher,
         verifier=verifier,
+        own_credentials=OwnCredentials(sessions, settings.public_url, OWN_CREDENTIALS_CACHED),
         mailer=build_mailer(settings),
     )
 

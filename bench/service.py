@@ -36,7 +36,9 @@ def free_port() -> int:
         return port
 
 
-def service_env(data_dir: Path, port: int, database_url: str | None) -> dict[str, str]:
+def service_env(
+    data_dir: Path, port: int, database_url: str | None, workers: int = 1
+) -> dict[str, str]:
     # Inherited LATTICE_* settings (a developer's master key, say) must not leak in.
     env = {key: value for key, value in os.environ.items() if not key.startswith("LATTICE_")}
     env.update(
@@ -45,13 +47,14 @@ def service_env(data_dir: Path, port: int, database_url: str | None) -> dict[str
         LATTICE_PORT=str(port),
         LATTICE_PUBLIC_URL=f"http://127.0.0.1:{port}",
         LATTICE_LOG_LEVEL="warning",
+        LATTICE_WORKERS=str(workers),
     )
     return env
 
 
-def start_service(data_dir: Path, database_url: str | None) -> Service:
+def start_service(data_dir: Path, database_url: str | None, workers: int = 1) -> Service:
     port = free_port()
-    env = service_env(data_dir, port, database_url)
+    env = service_env(data_dir, port, database_url, workers)
     log = data_dir / "service.log"
     with log.open("wb") as sink:
         # cwd is the temporary directory so no .env file of the checkout is read.

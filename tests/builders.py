@@ -39,6 +39,7 @@ def unsigned_open_badge(
 
 def tiny_png() -> bytes:
     """A valid 1x1 white PNG, built chunk by chunk (signature, IHDR, IDAT, IEND)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
             struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

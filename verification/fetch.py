@@ -23,13 +23,14 @@ import ipaddress
 import re
 import socket
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from verification.lru import LruCache
 
 DEFAULT_ACCEPT: Final = "application/json, application/ld+json, */*;q=0.1"
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
@@ -105,7 +106,7 @@ class SafeFetcher:
         self.settings = settings
         self._clock = clock
         self._client: httpx.AsyncClient | None = None
-        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
+        self._cache: LruCache[str, _CacheEntry] = LruCache(settings.cache_entries)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -132,7 +133,6 @@ class SafeFetcher:
     async def fetch(self, url: str, *, accept: str = DEFAULT_ACCEPT) -> FetchedDocument:
         cached = self._cache.get(url)
         if cached is not None and cached.fresh_until > self._clock():
-            self._cache.move_to_end(url)
             return cached.document
         current = url
         for _ in range(self.settings.max_redirects + 1):
@@ -234,13 +234,10 @@ class SafeFetcher:
         control = document.headers.get("cache-control", "").lower()
         etag = document.headers.get("etag")
         if "no-store" in control or (not etag and _max_age(document.headers) == 0):
-            self._cache.pop(url, None)
+            self._cache.discard(url)
             return
         fresh = 0 if "no-cache" in control else _max_age(document.headers)
-        self._cache[url] = _CacheEntry(document, self._clock() + fresh, etag)
-        self._cache.move_to_end(url)
-        while len(self._cache) > self.settings.cache_entries:
-            self._cache.popitem(last=False)
+        self._cache.put(url, _CacheEntry(document, self._clock() + fresh, etag))
 
 
 def _max_age(headers: Mapping[str, str]) -> int:

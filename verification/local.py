@@ -1,25 +1,40 @@
-"""The service's own issuers and status lists, answered from its database.
+"""The service's own credentials, issuers and status lists, answered from its database.
 
 A credential this service issued names keys and status lists under its own public URL.
 Fetching those over HTTP would be a round trip to itself (and, behind a proxy, may not even
-work); these adapters answer from the database instead. Keys are cached briefly, since they
+work); these adapters answer from the database instead. Stored credentials never change and
+are cached. Keys are cached briefly, since they
 change only by rotation, and a reference the cache does not know forces a reload, so a
 freshly rotated key is found at once. Status bits are always read fresh.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Row,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from keys.did_web import PublishedKey, build_did_document, did_web_for
 from keys.keypair import KeyAlgorithm, public_key_from_jwk
-from storage.models import Issuer, StatusList
+from storage.models import Credential, Issuer, StatusList
+from verification.lru import LruCache
 from verification.resolvers import ResolvedKey, find_method
 from verification.status import (
     ListVerifier,
@@ -31,6 +46,76 @@ from verification.status import (
 
 _KEY_CACHE_SECONDS: Final = 60.0
 _PAST: Final = {"revocation": "revoked", "suspension": "suspended"}
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """An issued credential as stored: the signed JSON and its VC-JWT form (if any)."""
+
+    document: str
+    jwt: str | None
+
+
+@dataclass(frozen=True)
+class OwnReference:
+    """What a URL of this service's `/credentials/` names."""
+
+    credential_id: uuid.UUID
+    wants_jwt: bool  # the `.jwt` URL, not the JSON one
+
+
+class OwnCredentials:
+    """This service's issued credentials, read by id from the database.
+
+    A stored credential is the exact signed bytes and never changes, so recently read ones
+    are kept in memory: a badge verified by its URL, the public's most common request, then
+    needs no credential query. Ids not found are not remembered (nor could they appear).
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], public_url: str, max_entries: int
+    ) -> None:
+        self._sessions = sessions
+        self._prefix = f"{public_url}/credentials/"
+        self._stored: LruCache[uuid.UUID, StoredCredential] = LruCache(max_entries)
+
+    def reference(self, url: str) -> OwnReference | None:
+        """The credential `url` names when it is one of this service's credential URLs."""
+        if not url.startswith(self._prefix):
+            return None
+        rest = url.removeprefix(self._prefix)
+        try:
+            credential_id = uuid.UUID(rest.removesuffix(".jwt").removesuffix(".json"))
+        except ValueError:
+            return None
+        return OwnReference(credential_id, rest.endswith(".jwt"))
+
+    async def get(self, credential_id: uuid.UUID) -> StoredCredential | None:
+        return (await self.get_many([credential_id])).get(credential_id)
+
+    async def get_many(
+        self, credential_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, StoredCredential]:
+        """Those of `credential_ids` this service issued (one query for the ones not cached)."""
+        found: dict[uuid.UUID, StoredCredential] = {}
+        missing = set()
+        for credential_id in credential_ids:
+            cached = self._stored.get(credential_id)
+            if cached is None:
+                missing.add(credential_id)
+            else:
+                found[credential_id] = cached
+        if missing:
+            # Two columns, not the row: loading a Credential also loads recipients, evidence.
+            query = select(Credential.id, Credential.document, Credential.jwt).where(
+                Credential.id.in_(missing)
+            )
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+            for credential_id, document, jwt in rows:
+                found[credential_id] = StoredCredential(document, jwt)
+                self._stored.put(credential_id, found[credential_id])
+        return found
 
 
 class OwnIssuerKeys:
@@ -78,8 +163,24 @@ def _lists(document: Mapping[str, Any], key_ref: str) -> bool:
     return any(method.get("id") == key_ref for method in document.get("verificationMethod", []))
 
 
+@dataclass(frozen=True)
+class _OwnEntry:
+    """A `credentialStatus` entry naming one of this service's lists."""
+
+    position: int  # in the credential's entries
+    url: str
+    slug: str
+    list_id: uuid.UUID
+    index: int
+    purpose: object
+
+
 class OwnStatusLists:
-    """Reads bits of this service's status lists from the database; others go to `fallback`."""
+    """Reads bits of this service's status lists from the database; others go to `fallback`.
+
+    A credential's own entries are answered by one query that reads one byte of each list,
+    not the 16 KB lists themselves: this runs on every verification of an own credential.
+    """
 
     def __init__(
         self,
@@ -92,37 +193,101 @@ class OwnStatusLists:
         self._fallback = fallback
 
     async def check(
-        self, entry: Mapping[str, Any], *, issuer_id: str | None, verify_list: ListVerifier
-    ) -> StatusResult:
-        url = entry.get("statusListCredential")
-        if not isinstance(url, str) or not url.startswith(self._prefix):
-            return await self._fallback.check(entry, issuer_id=issuer_id, verify_list=verify_list)
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        issuer_id: str | None,
+        verify_list: ListVerifier,
+    ) -> list[StatusResult]:
+        results: dict[int, StatusResult] = {}
+        own: list[_OwnEntry] = []
+        foreign: list[int] = []
+        for position, entry in enumerate(entries):
+            url = entry.get("statusListCredential")
+            if not isinstance(url, str) or not url.startswith(self._prefix):
+                foreign.append(position)
+                continue
+            parsed = self._own_entry(position, url, entry)
+            if isinstance(parsed, StatusResult):
+                results[position] = parsed
+            else:
+                own.append(parsed)
+        if foreign:
+            answers = await self._fallback.check(
+                [entries[i] for i in foreign], issuer_id=issuer_id, verify_list=verify_list
+            )
+            results.update(zip(foreign, answers, strict=True))
+        if own:
+            rows = await self._read_bytes(own)
+            for item in own:
+                results[item.position] = _own_outcome(item, rows.get(item.position), issuer_id)
+        return [results[position] for position in range(len(entries))]
+
+    def _own_entry(
+        self, position: int, url: str, entry: Mapping[str, Any]
+    ) -> _OwnEntry | StatusResult:
         slug, _, list_ref = url.removeprefix(self._prefix).partition("/")
         index = entry.get("statusListIndex")
         try:
             list_id = uuid.UUID(list_ref)
-            position = int(str(index))
+            bit = int(str(index))
         except ValueError:
             return StatusResult(StatusOutcome.ERROR, f"malformed status entry for {url}")
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(StatusList.bits, StatusList.signing_did, StatusList.purpose)
-                    .join(Issuer, Issuer.id == StatusList.issuer_id)
-                    .where(StatusList.id == list_id, Issuer.slug == slug)
-                )
-            ).first()
-        if row is None:
-            return StatusResult(StatusOutcome.ERROR, f"status list {url} does not exist")
-        bits, signing_did, purpose = row
-        if signing_did != issuer_id or purpose != entry.get("statusPurpose"):
-            return StatusResult(
-                StatusOutcome.ERROR, f"status list {url} is not this issuer's {purpose} list"
-            )
-        if not 0 <= position < len(bits) * 8:
+        if bit < 0:
             return StatusResult(StatusOutcome.ERROR, f"index {index} is outside {url}")
-        if not bit_is_set(bits, position):
-            return StatusResult(StatusOutcome.OK, f"not {_PAST[purpose]} ({url})")
-        if purpose == "revocation":
-            return StatusResult(StatusOutcome.REVOKED, f"revoked by its issuer ({url})")
-        return StatusResult(StatusOutcome.SUSPENDED, f"suspended by its issuer ({url})")
+        return _OwnEntry(position, url, slug, list_id, bit, entry.get("statusPurpose"))
+
+    async def _read_bytes(self, entries: Sequence[_OwnEntry]) -> dict[int, Row[Any]]:
+        """Per entry position: the list's signer, purpose, size in bytes and the byte that
+        holds the entry's bit (empty when the index is past the end)."""
+        params: dict[str, Any] = {}
+        for n, item in enumerate(entries):
+            params.update(
+                {
+                    f"position_{n}": item.position,
+                    f"list_{n}": item.list_id,
+                    f"slug_{n}": item.slug,
+                    f"byte_{n}": item.index // 8 + 1,
+                }
+            )
+        async with self._sessions() as session:
+            rows = (await session.execute(_bytes_query(len(entries)), params)).all()
+        return {row.position: row for row in rows}
+
+
+@functools.lru_cache(maxsize=8)
+def _bytes_query(count: int) -> Select[Any] | CompoundSelect[Any]:
+    """The query `_read_bytes` runs for `count` entries, built once: building a statement
+    costs more than running it."""
+    selects = [
+        select(
+            bindparam(f"position_{n}", type_=Integer).label("position"),
+            StatusList.signing_did,
+            StatusList.purpose,
+            func.length(StatusList.bits).label("size"),
+            func.substr(StatusList.bits, bindparam(f"byte_{n}", type_=Integer), 1).label("byte"),
+        )
+        .join(Issuer, Issuer.id == StatusList.issuer_id)
+        .where(
+            StatusList.id == bindparam(f"list_{n}", type_=Uuid),
+            Issuer.slug == bindparam(f"slug_{n}", type_=String),
+        )
+        for n in range(count)
+    ]
+    return selects[0] if count == 1 else union_all(*selects)
+
+
+def _own_outcome(item: _OwnEntry, row: Row[Any] | None, issuer_id: str | None) -> StatusResult:
+    if row is None:
+        return StatusResult(StatusOutcome.ERROR, f"status list {item.url} does not exist")
+    if row.signing_did != issuer_id or row.purpose != item.purpose:
+        return StatusResult(
+            StatusOutcome.ERROR, f"status list {item.url} is not this issuer's {row.purpose} list"
+        )
+    if item.index >= row.size * 8:
+        return StatusResult(StatusOutcome.ERROR, f"index {item.index} is outside {item.url}")
+    if not bit_is_set(bytes(row.byte), item.index % 8):
+        return StatusResult(StatusOutcome.OK, f"not {_PAST[row.purpose]} ({item.url})")
+    if row.purpose == "revocation":
+        return StatusResult(StatusOutcome.REVOKED, f"revoked by its issuer ({item.url})")
+    return StatusResult(StatusOutcome.SUSPENDED, f"suspended by its issuer ({item.url})")

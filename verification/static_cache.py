@@ -12,14 +12,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from verification.context import RunContext
 from verification.inputs import Presented
+from verification.lru import LruCache
 from verification.report import CheckResult, CheckStatus
 
 STATIC_STEPS: Final = frozenset({"parse", "jsonld", "schema", "proof", "key_binding", "refresh"})
@@ -59,15 +58,10 @@ class StaticCheckCache:
         self, cacheable: Callable[[Mapping[str, Any] | None], bool], max_entries: int = 4096
     ) -> None:
         self._cacheable = cacheable
-        self._max = max_entries
-        self._entries: OrderedDict[str, StaticOutcome] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: LruCache[str, StaticOutcome] = LruCache(max_entries)
 
     def restore(self, key: str, ctx: RunContext) -> tuple[CheckResult, ...] | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
+        found = self._entries.get(key)
         if found is None:
             return None
         for name, value in found.state.items():
@@ -81,8 +75,4 @@ class StaticCheckCache:
         if not self._cacheable(ctx.credential):
             return
         state = {name: copy.deepcopy(getattr(ctx, name)) for name in _STATE}
-        with self._lock:
-            self._entries[key] = StaticOutcome(checks, state)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        self._entries.put(key, StaticOutcome(checks, state))

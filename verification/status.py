@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Protocol
@@ -49,9 +49,17 @@ ListVerifier = Callable[[dict[str, Any]], Awaitable[VerificationReport]]
 
 class StatusChecker(Protocol):
     async def check(
-        self, entry: Mapping[str, Any], *, issuer_id: str | None, verify_list: ListVerifier
-    ) -> StatusResult:
-        """The status one `credentialStatus` entry gives the credential."""
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        issuer_id: str | None,
+        verify_list: ListVerifier,
+    ) -> list[StatusResult]:
+        """The status each `credentialStatus` entry gives the credential, in order.
+
+        All of a credential's entries at once, so a checker can answer them together (the
+        service reads its own lists' bits in one query).
+        """
         ...
 
 
@@ -103,7 +111,16 @@ class BitstringStatusListChecker:
         self._limits = limits
 
     async def check(
-        self, entry: Mapping[str, Any], *, issuer_id: str | None, verify_list: ListVerifier
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        *,
+        issuer_id: str | None,
+        verify_list: ListVerifier,
+    ) -> list[StatusResult]:
+        return [await self._check_one(entry, issuer_id, verify_list) for entry in entries]
+
+    async def _check_one(
+        self, entry: Mapping[str, Any], issuer_id: str | None, verify_list: ListVerifier
     ) -> StatusResult:
         kind = entry.get("type")
         if kind not in ENTRY_TYPES:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from app.deps import Session, State
+from app.deps import State
 from app.negotiation import JWT, VC_LD_JSON, preferred
 from app.pages import PAGE_HEADERS, render, result_view
 from app.routers.verify import own_credential, verify_presented
@@ -51,14 +51,14 @@ async def verify_page(state: State) -> Response:
 
 
 @router.post("/verify")
-async def verify_submitted(request: Request, session: Session, state: State) -> Response:
+async def verify_submitted(request: Request, state: State) -> Response:
     """Verify what the form gave and show the result under the form's heading."""
     form = VerifyForm()
     try:
         async with request.form() as data:
             form = VerifyForm(_text(data, "url"), _text(data, "credential"), _text(data, "email"))
             upload = await _upload(data)
-        presented = await _presented(session, state, form, upload)
+        presented = await _presented(state, form, upload)
         recipient = RecipientQuery(email=_email(form.email)) if form.email else None
         report = await verify_presented(state, presented, recipient)
     except HTTPException as error:  # a malformed multipart body, or one over the size limit
@@ -84,7 +84,7 @@ async def _upload(data: FormData) -> bytes | None:
 
 
 async def _presented(
-    session: AsyncSession, state: ServiceState, form: VerifyForm, upload: bytes | None
+    state: ServiceState, form: VerifyForm, upload: bytes | None
 ) -> Presented | str:
     given = [name for name in ("url", "credential") if getattr(form, name)]
     if upload is not None:
@@ -103,7 +103,7 @@ async def _presented(
         url = str(_URL.validate_python(form.url))
     except ValidationError:
         raise InvalidInput(f"{form.url!r} is not an http(s) URL.", field=("url",)) from None
-    return await own_credential(session, state.settings.public_url, url) or url
+    return await own_credential(state, url) or url
 
 
 def _read(data: bytes | str, field: str) -> Presented:

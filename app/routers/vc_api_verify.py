@@ -83,7 +83,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def presentation_verifier(state: State) -> PresentationVerifier:
+async def presentation_verifier(state: State) -> PresentationVerifier:
     """The credential verifier, and holder keys resolved the way it resolves issuer keys."""
     return PresentationVerifier(state.verifier, state.verifier.resolver)
 

@@ -14,18 +14,17 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from app.deps import Session, State
+from app.deps import State
 from app.problems import domain_problem, problem, validation_errors
 from badges.errors import DomainError, InvalidInput
 from badges.receipts import REJECTED, ReceiptEntry, issue_receipt, presented_digest, receipt_entry
 from schemas.api.verify import RecipientQueryIn, VerifyBatchIn, VerifyIn
-from storage.models import Credential
 from verification.context import RecipientQuery
 from verification.fetch import FetchError
 from verification.inputs import InputError, Presented, read_presented
+from verification.local import StoredCredential
 from verification.report import VerificationReport
 
 router = APIRouter(tags=["verify"])
@@ -46,47 +45,23 @@ def _recipient(query: RecipientQueryIn | None) -> RecipientQuery | None:
     )
 
 
-def _own_reference(public_url: str, url: str) -> tuple[uuid.UUID, bool] | None:
-    """(credential id, whether the JWT is wanted) when `url` is this service's credential."""
-    prefix = f"{public_url}/credentials/"
-    if not url.startswith(prefix):
-        return None
-    reference = url.removeprefix(prefix)
-    try:
-        credential_id = uuid.UUID(reference.removesuffix(".jwt").removesuffix(".json"))
-    except ValueError:
-        return None
-    return credential_id, reference.endswith(".jwt")
-
-
-def _stored(row: Credential | None, url: str, wants_jwt: bool) -> Presented:
-    if row is None:
+def _stored(stored: StoredCredential | None, url: str, wants_jwt: bool) -> Presented:
+    if stored is None:
         raise InvalidInput(f"{url} names no credential of this service", field=("url",))
-    if wants_jwt and row.jwt:
-        return read_presented(row.jwt)
-    return read_presented(row.document)
+    return read_presented(stored.jwt if wants_jwt and stored.jwt else stored.document)
 
 
-async def own_credential(session: Session, public_url: str, url: str) -> Presented | None:
+async def own_credential(state: State, url: str) -> Presented | None:
     """This service's own credential URL, read from the store rather than fetched."""
-    reference = _own_reference(public_url, url)
+    reference = state.own_credentials.reference(url)
     if reference is None:
         return None
-    credential_id, wants_jwt = reference
-    # Two columns, not the row: loading a Credential also loads its recipients and evidence.
-    found = (
-        await session.execute(
-            select(Credential.document, Credential.jwt).where(Credential.id == credential_id)
-        )
-    ).first()
-    if found is None:
-        raise InvalidInput(f"{url} names no credential of this service", field=("url",))
-    document, jwt = found
-    return read_presented(jwt if wants_jwt and jwt else document)
+    stored = await state.own_credentials.get(reference.credential_id)
+    return _stored(stored, url, reference.wants_jwt)
 
 
 async def _presented(
-    request: Request, session: Session, state: State
+    request: Request, state: State
 ) -> tuple[Presented | str, RecipientQuery | None]:
     """What to verify (a Presented, or a foreign URL to fetch) and the optional recipient."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -108,7 +83,7 @@ async def _presented(
     if body.jwt is not None:
         return _read(body.jwt, "jwt"), recipient
     url = str(body.url)
-    own = await own_credential(session, state.settings.public_url, url)
+    own = await own_credential(state, url)
     return (own or url), recipient
 
 
@@ -128,8 +103,8 @@ def _read(data: bytes | str | dict[str, Any], field: str) -> Presented:
         raise InvalidInput(str(error), field=(field,)) from None
 
 
-async def run_verification(request: Request, session: Session, state: State) -> VerificationReport:
-    presented, recipient = await _presented(request, session, state)
+async def run_verification(request: Request, state: State) -> VerificationReport:
+    presented, recipient = await _presented(request, state)
     return await verify_presented(state, presented, recipient)
 
 
@@ -152,15 +127,17 @@ async def verify_presented(
     return await state.verifier.verify(presented, recipient=recipient)
 
 
-@router.post("/v1/verify", summary="Verify an Open Badges 3.0 credential")
-async def verify(request: Request, session: Session, state: State) -> dict[str, Any]:
+@router.post(
+    "/v1/verify", summary="Verify an Open Badges 3.0 credential", response_class=JSONResponse
+)
+async def verify(request: Request, state: State) -> JSONResponse:
     """Verify a credential from any OB 3.0 issuer: JSON `{"credential"|"jwt"|"url"}` with an
     optional `recipient`, or a multipart `file` (.json, .jwt, baked .png or .svg).
 
     The answer is a report: the verdict, every check with a sentence, and display data.
     """
-    report = await run_verification(request, session, state)
-    return report.to_json()
+    report = await run_verification(request, state)
+    return _json_response(report.to_json())
 
 
 @router.post(
@@ -169,7 +146,7 @@ async def verify(request: Request, session: Session, state: State) -> dict[str, 
     response_class=JSONResponse,
     responses={413: {"description": "More than 500 items (problem+json naming `items`)"}},
 )
-async def verify_batch(body: VerifyBatchIn, session: Session, state: State) -> JSONResponse:
+async def verify_batch(body: VerifyBatchIn, state: State) -> JSONResponse:
     """Verify up to 500 credentials, each item `{"credential"|"jwt"|"url", "recipient"?}` as
     for `POST /v1/verify`: each gets its own report, or its own problem if it cannot be read.
 
@@ -184,7 +161,7 @@ async def verify_batch(body: VerifyBatchIn, session: Session, state: State) -> J
             errors=[{"field": "items", "detail": f"{len(body.items)} > {MAX_BATCH_ITEMS}"}],
         )
     items = [_batch_item(raw) for raw in body.items]
-    stored = await _stored_rows(session, state.settings.public_url, items)
+    stored = await _stored_credentials(state, items)
     bound = asyncio.Semaphore(BATCH_CONCURRENCY)
 
     async def one(index: int, item: VerifyIn | DomainError) -> VerificationReport | DomainError:
@@ -192,7 +169,7 @@ async def verify_batch(body: VerifyBatchIn, session: Session, state: State) -> J
             return item
         async with bound:
             try:
-                presented = _item_presented(item, state.settings.public_url, stored)
+                presented = _item_presented(item, state, stored)
                 return await verify_presented(state, presented, _recipient(item.recipient))
             except DomainError as error:
                 return error
@@ -212,6 +189,11 @@ async def verify_batch(body: VerifyBatchIn, session: Session, state: State) -> J
             _receipt_entry(*triple) for triple in zip(body.items, items, outcomes, strict=True)
         ]
         answer["receipt"] = await issue_receipt(state.sessions, state.issuing, entries, verified_at)
+    return _json_response(answer)
+
+
+def _json_response(answer: dict[str, Any]) -> JSONResponse:
+    # The report is plain JSON data already, so it skips FastAPI's jsonable_encoder walk.
     try:
         return JSONResponse(answer)
     except ValueError:
@@ -231,36 +213,32 @@ def _batch_item(raw: Any) -> VerifyIn | DomainError:
         return _invalid(error, "item")
 
 
-async def _stored_rows(
-    session: Session, public_url: str, items: Sequence[VerifyIn | DomainError]
-) -> dict[uuid.UUID, Credential]:
+async def _stored_credentials(
+    state: State, items: Sequence[VerifyIn | DomainError]
+) -> dict[uuid.UUID, StoredCredential]:
     """This service's credentials named by URL in `items`, read in one query."""
     wanted = set()
     for item in items:
         if isinstance(item, VerifyIn) and item.url is not None:
-            reference = _own_reference(public_url, str(item.url))
+            reference = state.own_credentials.reference(str(item.url))
             if reference is not None:
-                wanted.add(reference[0])
-    if not wanted:
-        return {}
-    rows = await session.scalars(select(Credential).where(Credential.id.in_(wanted)))
-    return {row.id: row for row in rows}
+                wanted.add(reference.credential_id)
+    return await state.own_credentials.get_many(wanted) if wanted else {}
 
 
 def _item_presented(
-    item: VerifyIn, public_url: str, stored: dict[uuid.UUID, Credential]
+    item: VerifyIn, state: State, stored: dict[uuid.UUID, StoredCredential]
 ) -> Presented | str:
     if item.credential is not None:
         return _read(item.credential, "credential")
     if item.jwt is not None:
         return _read(item.jwt, "jwt")
     url = str(item.url)
-    reference = _own_reference(public_url, url)
+    reference = state.own_credentials.reference(url)
     if reference is None:
         return url
-    credential_id, wants_jwt = reference
     try:
-        return _stored(stored.get(credential_id), url, wants_jwt)
+        return _stored(stored.get(reference.credential_id), url, reference.wants_jwt)
     except InputError as error:
         raise InvalidInput(str(error), field=("url",)) from None
 

@@ -289,9 +289,7 @@ async def test_bad_input_is_a_clear_client_error(public: Any, settings: Any):
     assert garbage.status_code == 422
 
 
-async def test_a_repeat_verification_still_sees_a_later_revocation(
-    provider: Provider, public: Any
-):
+async def test_a_repeat_verification_still_sees_a_later_revocation(provider: Provider, public: Any):
     issued = await _issued(provider)
     first = (await public.post("/v1/verify", json={"credential": issued["credential"]})).json()
     await provider.http.post(f"/v1/credentials/{issued['id']}/suspend", json={"reason": "audit"})

@@ -35,13 +35,11 @@ class StatusStep:
             presented = Presented("json", credential=listed)
             return await ctx.services.verify_nested(presented, "status_list", ctx.depth + 1)
 
-        outcomes = []
-        for entry in entries:
-            if not isinstance(entry, dict):
-                return result(self, CheckStatus.FAILED, '"credentialStatus" must be an object')
-            outcomes.append(
-                await checker.check(entry, issuer_id=issuer_id(credential), verify_list=verify_list)
-            )
+        if not all(isinstance(entry, dict) for entry in entries):
+            return result(self, CheckStatus.FAILED, '"credentialStatus" must be an object')
+        outcomes = await checker.check(
+            entries, issuer_id=issuer_id(credential), verify_list=verify_list
+        )
         for outcome, verdict in (
             (StatusOutcome.REVOKED, Verdict.REVOKED),
             (StatusOutcome.SUSPENDED, Verdict.SUSPENDED),

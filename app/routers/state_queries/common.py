@@ -46,7 +46,7 @@ class Listing:
     csv: bool
 
 
-def _listing(
+async def _listing(
     at: Annotated[datetime | None, Query(description="As of this date (default now).")] = None,
     district: Annotated[str | None, Query(max_length=200)] = None,
     issuer: Annotated[str | None, Query(max_length=64, description="A provider's slug.")] = None,
