@@ -2,7 +2,8 @@
 
 `StatusChecker` is the injection point: the service may answer its own credentials from its
 database; `BitstringStatusListChecker` is what a third party does (W3C Bitstring Status
-List §3.2): fetch the `statusListCredential` through the safe fetcher, verify it with the
+List §3.2): fetch the `statusListCredential` through the safe fetcher (JSON with an embedded
+proof, or a VC-JWT as some issuers publish it), verify it with the
 same proof and binding checks as any credential (`verify_list`, supplied by the pipeline),
 require the same issuer as the credential, decode `encodedList` (multibase base64url of a
 GZIP bitstring, inflated with a size limit) and read the bit, index 0 being the left-most
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,12 +22,16 @@ from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from verification.fetch import Fetcher, FetchError
-from verification.inputs import InputError, InputLimits, check_credential_object
+from verification.inputs import InputError, InputLimits, Presented, read_presented
 from verification.model import issuer_id, subject_of, types_of
 from verification.report import Verdict, VerificationReport
 
 ENTRY_TYPES: Final = ("BitstringStatusListEntry", "StatusList2021Entry")
 LIST_TYPES: Final = ("BitstringStatusList", "StatusList2021")
+LIST_ACCEPT: Final = (
+    "application/vc+ld+json, application/vc, application/vc+jwt, application/jwt, "
+    "application/json;q=0.9"
+)
 
 
 class StatusOutcome(StrEnum):
@@ -44,7 +48,8 @@ class StatusResult:
     message: str
 
 
-ListVerifier = Callable[[dict[str, Any]], Awaitable[VerificationReport]]
+# Verifies a fetched status list credential (JSON or VC-JWT) as the pipeline does any other.
+ListVerifier = Callable[[Presented], Awaitable[VerificationReport]]
 
 
 class StatusChecker(Protocol):
@@ -134,13 +139,14 @@ class BitstringStatusListChecker:
                 "and a statusListCredential URL",
             )
         try:
-            listed = await self._fetch_list(url)
+            presented = await self._fetch_list(url)
         except (FetchError, InputError) as error:
             return StatusResult(StatusOutcome.ERROR, f"status list unavailable: {error}")
-        problem = await self._list_problem(listed, url, purpose, issuer_id, verify_list)
+        report = await verify_list(presented)
+        problem = self._list_problem(report, url, purpose, issuer_id)
         if problem is not None:
             return StatusResult(StatusOutcome.ERROR, problem)
-        subject = subject_of(listed) or {}
+        subject = subject_of(report.credential or {}) or {}
         try:
             bits = decode_bitstring(subject.get("encodedList"), self._max_list_bytes)
         except ValueError as error:
@@ -157,26 +163,21 @@ class BitstringStatusListChecker:
             return StatusResult(StatusOutcome.SUSPENDED, f"suspended by its issuer ({url})")
         return StatusResult(StatusOutcome.OK, f'"{purpose}" status bit is set (informational)')
 
-    async def _fetch_list(self, url: str) -> dict[str, Any]:
-        fetched = await self._fetcher.fetch(url, accept="application/vc+ld+json, application/json")
-        try:
-            value = json.loads(fetched.body)
-        except ValueError:
-            raise InputError(f"{url} did not return JSON") from None
-        return check_credential_object(value, self._limits)
+    async def _fetch_list(self, url: str) -> Presented:
+        """The list credential at `url`: JSON with an embedded proof, or a VC-JWT."""
+        fetched = await self._fetcher.fetch(url, accept=LIST_ACCEPT)
+        presented = read_presented(fetched.body, self._limits)
+        if presented.container not in ("json", "jwt"):
+            raise InputError(f"{url} returned a baked image, not a status list credential")
+        return presented
 
-    async def _list_problem(
-        self,
-        listed: dict[str, Any],
-        url: str,
-        purpose: str,
-        expected_issuer: str | None,
-        verify_list: ListVerifier,
+    def _list_problem(
+        self, report: VerificationReport, url: str, purpose: str, expected_issuer: str | None
     ) -> str | None:
-        report = await verify_list(listed)
         if report.verdict is not Verdict.VERIFIED:
             reason = report.decided_by.message if report.decided_by else report.verdict.value
             return f"status list {url} does not verify ({report.verdict.value}): {reason}"
+        listed = report.credential or {}
         if self._require_same_issuer and issuer_id(listed) != expected_issuer:
             return (
                 f"status list {url} is issued by {issuer_id(listed)}, not the credential's issuer"

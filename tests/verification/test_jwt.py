@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -178,6 +179,26 @@ async def test_claims_must_match_the_credential() -> None:
     assert claim_problems(payload, document) == ["\"iss\" 'did:example:other' is not the issuer id"]
     payload = {"iss": "did:example:issuer", "jti": document["id"], "nbf": 1}
     assert claim_problems(payload, document) == ['"nbf" 1 does not match "validFrom"']
+
+
+async def test_a_status_lists_time_claims_need_only_hold_now() -> None:
+    """A status list is re-signed whenever a bit changes: its `nbf` is the signing time."""
+    document = credential("did:example:issuer")
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    window = (now, timedelta(minutes=5))
+    signed_last_week = (now - timedelta(days=7)).timestamp()
+    listed = {"iss": "did:example:issuer", "jti": document["id"], "nbf": signed_last_week}
+
+    assert claim_problems(listed, document, window) == []
+    assert claim_problems(
+        {**listed, "nbf": (now + timedelta(hours=1)).timestamp()}, document, window
+    ) == [f'"nbf" {(now + timedelta(hours=1)).timestamp()} is in the future']
+    assert claim_problems({**listed, "exp": signed_last_week}, document, window) == [
+        f'"exp" {signed_last_week} has passed'
+    ]
+    assert claim_problems({**listed, "iss": "did:example:other"}, document, window) == [
+        "\"iss\" 'did:example:other' is not the issuer id"
+    ]
 
 
 async def test_interop_reference_jwts() -> None:

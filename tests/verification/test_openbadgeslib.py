@@ -10,6 +10,7 @@ offline through a URL -> document map.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,21 +71,31 @@ def badge(issuer: str, **extra: Any) -> Any:
     )
 
 
-def forged_jwt(token: str) -> str:
-    """Same header and signature, payload with another achievement name."""
+def with_subject(token: str, **changes: Any) -> str:
+    """The same header and signature over a payload whose credentialSubject changed."""
     header, _, signature = token.split(".")
     payload = jwt.decode(token, options={"verify_signature": False})
-    payload["credentialSubject"]["achievement"]["name"] = "Forged"
+    payload["credentialSubject"].update(changes)
     body = jwt.utils.base64url_encode(json.dumps(payload).encode()).decode()
     return f"{header}.{body}.{signature}"
 
 
-def verifier(documents: dict[str, Any] | None = None) -> Verifier:
+def forged_jwt(token: str) -> str:
+    """Same header and signature, payload with another achievement name."""
+    payload = jwt.decode(token, options={"verify_signature": False})
+    return with_subject(
+        token, achievement={**payload["credentialSubject"]["achievement"], "name": "Forged"}
+    )
+
+
+def verifier(
+    documents: dict[str, Any] | None = None, clock: Callable[[], datetime] = fixed_clock
+) -> Verifier:
     served = {
         url: doc if isinstance(doc, str) else json.dumps(doc)
         for url, doc in (documents or {}).items()
     }
-    return Verifier(fetcher=MappedFetcher(served), clock=fixed_clock)
+    return Verifier(fetcher=MappedFetcher(served), clock=clock)
 
 
 @pytest.fixture(scope="module")
@@ -210,23 +221,40 @@ async def test_status_list_encoded_by_openbadgeslib(
     assert report.verdict is verdict, report.decided_by
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status list credentials secured as a VC-JWT (openbadgeslib's published form, "
-    "sign_status_list_credential) are not read: the checker expects JSON, so the status is "
-    "'cannot verify'",
-)
 async def test_status_list_published_as_a_vc_jwt(
     key: Ed25519PrivateKey, ldp_signer: Any, did_key: str
 ) -> None:
+    """openbadgeslib can publish a list as a VC-JWT, whose `nbf` is when it was signed."""
     unsigned = ob3.build_status_list_credential(
         did_key, STATUS_URL, "revocation", [REVOKED_INDEX], issued=ISSUED
     )
     token = ob3.sign_status_list_credential(unsigned, pem(key), "EdDSA")
-    entry = ob3.status_entry(STATUS_URL, "revocation", REVOKED_INDEX)
-    signed = ldp_signer.sign(badge(did_key, credential_status=[entry]), created=ISSUED)
-    report = await verifier({STATUS_URL: token}).verify(signed)
-    assert report.verdict is Verdict.REVOKED, report.decided_by
+
+    def badge_at(index: int) -> dict[str, Any]:
+        entry = ob3.status_entry(STATUS_URL, "revocation", index)
+        signed: dict[str, Any] = ldp_signer.sign(
+            badge(did_key, credential_status=[entry]), created=ISSUED
+        )
+        return signed
+
+    def wall_clock() -> datetime:
+        return datetime.now(UTC)
+
+    served = verifier({STATUS_URL: token}, clock=wall_clock)
+    revoked = await served.verify(badge_at(REVOKED_INDEX))
+    kept = await served.verify(badge_at(REVOKED_INDEX + 1))
+    forged_list = verifier({STATUS_URL: forged_list_jwt(token)}, clock=wall_clock)
+    unknown = await forged_list.verify(badge_at(REVOKED_INDEX))
+
+    assert revoked.verdict is Verdict.REVOKED, revoked.decided_by
+    assert kept.verdict is Verdict.VERIFIED, kept.decided_by
+    assert unknown.verdict is Verdict.CANNOT_VERIFY, unknown.decided_by
+    assert "does not verify" in unknown.check("status").message
+
+
+def forged_list_jwt(token: str) -> str:
+    """Same header and signature, the list emptied (every credential unrevoked)."""
+    return with_subject(token, encodedList=ob3.encode_bitstring([], 131_072))
 
 
 # We issue, openbadgeslib verifies.

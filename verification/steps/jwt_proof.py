@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -88,8 +89,17 @@ async def _listed_by_did(ctx: RunContext, issuer: str, key: VerifyingKey) -> Res
     raise KeyResolutionError(f"{issuer} does not list it for assertionMethod")
 
 
-def claim_problems(payload: Mapping[str, Any], credential: Mapping[str, Any]) -> list[str]:
-    """§8.2.6: each registered claim must say what the credential says."""
+def claim_problems(
+    payload: Mapping[str, Any],
+    credential: Mapping[str, Any],
+    signed_window: tuple[datetime, timedelta] | None = None,
+) -> list[str]:
+    """§8.2.6: each registered claim must say what the credential says.
+
+    `signed_window` (now, allowed clock skew) is for status list credentials: OB 3.0's
+    rules are for Open Badges, while a W3C status list is re-signed whenever a bit changes,
+    so issuers write its `nbf` as the signing time. Then the time claims need only hold now.
+    """
     problems: list[str] = []
     if payload.get("iss") != issuer_id(credential):
         problems.append(f'"iss" {payload.get("iss")!r} is not the issuer id')
@@ -105,15 +115,27 @@ def claim_problems(payload: Mapping[str, Any], credential: Mapping[str, Any]) ->
         name = next((n for n in names if n in credential), None)
         value = payload.get(claim)
         if value is None:
-            if claim == "nbf" or name is not None:
+            if signed_window is None and (claim == "nbf" or name is not None):
                 problems.append(f'"{claim}" claim is missing')
             continue
-        date = parse_datetime(credential.get(name)) if name else None
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f'"{claim}" must be a NumericDate')
-        elif date is None or math.floor(value) != math.floor(date.timestamp()):
-            problems.append(f'"{claim}" {value} does not match "{name or names[0]}"')
+        elif signed_window is not None:
+            problems += _outside_window(claim, value, *signed_window)
+        else:
+            date = parse_datetime(credential.get(name)) if name else None
+            if date is None or math.floor(value) != math.floor(date.timestamp()):
+                problems.append(f'"{claim}" {value} does not match "{name or names[0]}"')
     return problems
+
+
+def _outside_window(claim: str, value: float, now: datetime, skew: timedelta) -> list[str]:
+    moment = now.timestamp()
+    if claim == "nbf" and value > moment + skew.total_seconds():
+        return [f'"nbf" {value} is in the future']
+    if claim == "exp" and value < moment - skew.total_seconds():
+        return [f'"exp" {value} has passed']
+    return []
 
 
 async def check_jwt(ctx: RunContext) -> ProofOutcome:
@@ -130,7 +152,8 @@ async def check_jwt(ctx: RunContext) -> ProofOutcome:
         verify_compact_jws(token, key.public_key)
     except (JwsError, ValueError) as error:
         return ProofOutcome(None, str(error))
-    problems = claim_problems(ctx.jwt_payload, credential)
+    window = (ctx.now, ctx.services.clock_skew) if ctx.kind == "status_list" else None
+    problems = claim_problems(ctx.jwt_payload, credential, window)
     if problems:
         return ProofOutcome(None, "JWT claims disagree with the credential: " + "; ".join(problems))
     return ProofOutcome(key, f"{header['alg']} VC-JWT signature by {key.id} verifies")

@@ -7,7 +7,7 @@ status list credential itself is verified by the same pipeline, one level deeper
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from verification.context import RunContext, result
 from verification.inputs import Presented
@@ -31,9 +31,8 @@ class StatusStep:
         if checker is None:
             return result(self, CheckStatus.ERROR, "no status checker is configured")
 
-        async def verify_list(listed: dict[str, Any]) -> VerificationReport:
-            presented = Presented("json", credential=listed)
-            return await ctx.services.verify_nested(presented, "status_list", ctx.depth + 1)
+        async def verify_list(listed: Presented) -> VerificationReport:
+            return await ctx.services.verify_nested(listed, "status_list", ctx.depth + 1)
 
         if not all(isinstance(entry, dict) for entry in entries):
             return result(self, CheckStatus.FAILED, '"credentialStatus" must be an object')
