@@ -35,7 +35,7 @@ from keys.did_web import PublishedKey, build_did_document, did_web_for
 from keys.keypair import KeyAlgorithm, public_key_from_jwk
 from storage.models import Credential, Issuer, StatusList
 from verification.lru import LruCache
-from verification.resolvers import ResolvedKey, find_method
+from verification.resolvers import ResolvedKey, find_method, listed_keys
 from verification.status import (
     ListVerifier,
     StatusChecker,
@@ -139,6 +139,20 @@ class OwnIssuerKeys:
         if not _lists(document, key_ref):
             document = await self._document(did, slug, refresh=True)
         return find_method(document, key_ref, purpose) if document else None
+
+    async def keys_of(
+        self, did: str, *, purpose: str = "assertionMethod"
+    ) -> list[ResolvedKey] | None:
+        """The keys one of this service's issuers lists for `purpose`; None for other DIDs.
+
+        Read fresh, not from the cache: the caller compares keys by value, so a key rotated
+        a moment ago must be there (and this path is rare: our own JWTs carry a `kid`).
+        """
+        slug = did.removeprefix(self._prefix)
+        if not did.startswith(self._prefix) or "#" in did or ":" in slug:
+            return None
+        document = await self._document(did, slug, refresh=True)
+        return listed_keys(document, purpose) if document else []
 
     async def _document(self, did: str, slug: str, *, refresh: bool) -> dict[str, Any] | None:
         cached = self._documents.get(slug)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from keys.did_jwk import DID_JWK_PREFIX, jwk_from_did_jwk
@@ -51,6 +51,29 @@ class KeyResolver(Protocol):
     ) -> ResolvedKey | None:
         """The key `key_ref` names, None if this resolver does not handle such references."""
         ...
+
+
+@runtime_checkable
+class KeyLister(Protocol):
+    """A resolver that can also list every key a DID document names for a purpose."""
+
+    async def keys_of(
+        self, did: str, *, purpose: str = "assertionMethod"
+    ) -> list[ResolvedKey] | None:
+        """The keys `did` lists for `purpose`; None if this resolver does not handle `did`."""
+        ...
+
+
+def listed_keys(document: Mapping[str, Any], purpose: str) -> list[ResolvedKey]:
+    """Every key a DID document lists for `purpose`, by reference or embedded."""
+    listed = document.get(purpose, [])
+    base = str(document.get("id", ""))
+    found: list[ResolvedKey] = []
+    for item in listed if isinstance(listed, list) else [listed]:
+        reference = item.get("id") if isinstance(item, Mapping) else item
+        if isinstance(reference, str):
+            found.append(find_method(document, _absolute(reference, base), purpose))
+    return found
 
 
 def key_from_multibase(value: Any) -> VerifyingKey:
@@ -178,20 +201,14 @@ class DidWebResolver:
             raise KeyResolutionError(f"{key_ref} names a DID, not one of its keys (no #fragment)")
         return find_method(await self._document(did), key_ref, purpose)
 
-    async def keys_of(self, did: str, *, purpose: str = "assertionMethod") -> list[ResolvedKey]:
+    async def keys_of(
+        self, did: str, *, purpose: str = "assertionMethod"
+    ) -> list[ResolvedKey] | None:
         """Every key the DID document lists for `purpose` (for a JWT that names its key by
         value in a `jwk` header instead of by `kid`)."""
         if not did.startswith(DID_WEB_PREFIX) or "#" in did:
-            return []
-        document = await self._document(did)
-        listed = document.get(purpose, [])
-        base = str(document.get("id", ""))
-        found: list[ResolvedKey] = []
-        for item in listed if isinstance(listed, list) else [listed]:
-            reference = item.get("id") if isinstance(item, Mapping) else item
-            if isinstance(reference, str):
-                found.append(find_method(document, _absolute(reference, base), purpose))
-        return found
+            return None
+        return listed_keys(await self._document(did), purpose)
 
     async def _document(self, did: str) -> dict[str, Any]:
         try:
@@ -240,10 +257,13 @@ class CompositeResolver:
         self._resolvers = [*([local] if local is not None else []), *resolvers]
 
     async def keys_of(self, did: str, *, purpose: str = "assertionMethod") -> list[ResolvedKey]:
-        """The keys a DID lists for `purpose`, from the first resolver that can list them."""
+        """The keys a DID lists for `purpose`, from the first resolver that handles it (the
+        service's own issuers from its database, before any did:web fetch)."""
         for resolver in self._resolvers:
-            if isinstance(resolver, DidWebResolver):
-                return await resolver.keys_of(did, purpose=purpose)
+            if isinstance(resolver, KeyLister):
+                found = await resolver.keys_of(did, purpose=purpose)
+                if found is not None:
+                    return found
         return []
 
     async def resolve(self, key_ref: str, *, purpose: str = "assertionMethod") -> ResolvedKey:

@@ -19,8 +19,9 @@ from badges.status_lists import StatusEntry, allocate
 from storage.models import Credential, Issuer, StatusList
 from storage.session import transaction
 from verification.fetch import MappedFetcher
-from verification.local import OwnCredentials, OwnReference, OwnStatusLists
+from verification.local import OwnCredentials, OwnIssuerKeys, OwnReference, OwnStatusLists
 from verification.report import VerificationReport
+from verification.resolvers import default_resolver
 from verification.status import BitstringStatusListChecker, StatusOutcome, StatusResult
 
 PUBLIC_URL = "https://lattice.example"
@@ -245,3 +246,32 @@ async def test_an_unknown_credential_is_not_remembered_as_missing(
     await store_credential(sessions, issuer, credential_id=credential_id)
 
     assert await own.get(credential_id) is not None
+
+
+# --- issuer keys -------------------------------------------------------------------------
+
+
+async def test_an_own_issuers_keys_are_listed_from_the_database(
+    sessions: async_sessionmaker[AsyncSession], issuer: Issuer
+) -> None:
+    keys = OwnIssuerKeys(sessions, PUBLIC_URL)
+
+    listed = await keys.keys_of(signer(issuer))
+
+    assert listed, "an issuer has at least one signing key"
+    assert all(key.id.startswith(f"{signer(issuer)}#") for key in listed)
+    assert await keys.keys_of("did:web:lattice.example:issuers:nobody") == []
+    assert await keys.keys_of("did:web:other.example") is None
+    assert await keys.keys_of(f"{signer(issuer)}#key-1") is None
+
+
+async def test_the_verifier_lists_an_own_issuers_keys_without_fetching(
+    sessions: async_sessionmaker[AsyncSession], issuer: Issuer
+) -> None:
+    # The fetcher knows no documents: a did:web fetch would fail.
+    resolver = default_resolver(MappedFetcher({}), local=OwnIssuerKeys(sessions, PUBLIC_URL))
+
+    listed = await resolver.keys_of(signer(issuer))
+
+    assert listed
+    assert all(key.id.startswith(f"{signer(issuer)}#") for key in listed)
