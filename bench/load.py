@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+_NO_BODY = frozenset({204, 304})
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -29,12 +31,25 @@ class Reply:
 def post_json(base_url: str, path: str, body: Any) -> bytes:
     """The bytes of one `POST path` with a JSON body, for `Client.send`."""
     payload = json.dumps(body, separators=(",", ":")).encode()
-    host = urlsplit(base_url).netloc
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Accept: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-    )
-    return head.encode() + payload
+    return _request(base_url, "POST", path, {"Content-Type": "application/json"}, payload)
+
+
+def get(base_url: str, path: str, headers: dict[str, str] | None = None) -> bytes:
+    """The bytes of one `GET path`, for `Client.send`."""
+    return _request(base_url, "GET", path, headers or {}, b"")
+
+
+def _request(
+    base_url: str, method: str, path: str, headers: dict[str, str], payload: bytes
+) -> bytes:
+    fields = {
+        "Host": urlsplit(base_url).netloc,
+        "Accept": "application/json",
+        **headers,
+        **({"Content-Length": str(len(payload))} if payload else {}),
+    }
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    return f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode() + payload
 
 
 class Client:
@@ -61,6 +76,8 @@ class Client:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
+        if length is None and (status in _NO_BODY or 100 <= status < 200):
+            length = 0
         if length is None:
             raise RuntimeError(f"HTTP {status} without Content-Length: {head[:200]!r}")
         return Reply(status, await self._reader.readexactly(length))

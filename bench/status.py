@@ -23,12 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from load import get, hammer  # noqa: E402  (bench/load.py)
 from service import (  # noqa: E402  (bench/service.py, next to this script)
     access_token,
     create_achievement,
@@ -41,29 +43,19 @@ from badges.bitstring import decode_list, get_bit  # noqa: E402
 
 
 async def get_rate(
-    client: httpx.AsyncClient, url: str, n: int, concurrency: int, etag: str | None
+    base_url: str, url: str, n: int, concurrency: int, etag: str | None
 ) -> dict[str, Any]:
-    """Requests per second for n GETs of `url` (conditional when `etag` is given)."""
-    headers = {"If-None-Match": etag} if etag else {}
+    """Requests per second for n GETs of `url` (conditional when `etag` is given), from
+    bench/load.py's lean keep-alive clients."""
+    request = get(base_url, urlsplit(url).path, {"If-None-Match": etag} if etag else None)
     expected = 304 if etag else 200
-    remaining = iter(range(n))
-    wrong = 0
-
-    async def worker() -> None:
-        nonlocal wrong
-        for _ in remaining:
-            response = await client.get(url, headers=headers)
-            wrong += response.status_code != expected
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    seconds = time.perf_counter() - start
+    run = await hammer(base_url, request, n, concurrency, ok=lambda r: r.status == expected)
     return {
         "status": expected,
         "requests": n,
-        "seconds": round(seconds, 3),
-        "per_s": round(n / seconds, 1),
-        "unexpected": wrong,
+        "seconds": round(run.seconds, 3),
+        "per_s": round(len(run.latencies) / run.seconds, 1),
+        "unexpected": run.failed,
     }
 
 
@@ -123,9 +115,9 @@ async def measure(
         first = await client.get(url)
         return {
             "list_bytes": len(first.content),
-            "get_200": await get_rate(client, url, args.requests, args.concurrency, None),
+            "get_200": await get_rate(base_url, url, args.requests, args.concurrency, None),
             "get_304": await get_rate(
-                client, url, args.requests, args.concurrency, first.headers["etag"]
+                base_url, url, args.requests, args.concurrency, first.headers["etag"]
             ),
             "revoke": await revoke_latency(client, issued),
         }
