@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,7 +99,11 @@ class Run:
 
 
 async def hammer(
-    base_url: str, request: bytes, requests: int, concurrency: int, ok: Any = None
+    base_url: str,
+    request: bytes,
+    requests: int,
+    concurrency: int,
+    ok: Callable[[Reply], bool] | None = None,
 ) -> Run:
     """Send `request` `requests` times from `concurrency` connections; `ok(reply)` says
     whether a reply counts as a success (default: status 200)."""

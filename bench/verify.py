@@ -346,30 +346,35 @@ def run_service_bench(
 ) -> tuple[list[Latency], list[str], str | None]:
     """The HTTP figures, the service's logged problems, and (--profile) the service profile."""
     postgres = start_postgres("lattice_bench") if args.postgres else None
-    database_url = postgres.url("lattice_bench") if postgres else None
-    with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
-        service = start_service(Path(tmp), database_url, args.workers)
-        try:
-            provider = create_provider(service, "verify-bench")
-            issued = asyncio.run(issue_one(service.base_url, provider, "verify-bench"))
-            bodies: dict[str, Any] = {
-                "own, by URL": {"url": issued["url"]},
-                "own, posted JSON": {"credential": issued["credential"]},
-            }
-            if foreign is not None:
-                bodies["foreign did:key, posted JSON"] = {"credential": json.loads(foreign)}
-            results = asyncio.run(measure_http(service.base_url, bodies, args))
-        finally:
-            stop_service(service)
-        problems = log_problems(service)[:10]
-        profile = None
-        try:
-            if args.profile:
-                profile = asyncio.run(profile_service(service, bodies["own, by URL"], args.n))
-        finally:
-            if postgres:
-                stop_postgres(postgres)
-    return results, problems, profile
+    try:
+        database_url = postgres.url("lattice_bench") if postgres else None
+        with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
+            return _serve_and_measure(Path(tmp), database_url, foreign, args)
+    finally:
+        if postgres:
+            stop_postgres(postgres)
+
+
+def _serve_and_measure(
+    data_dir: Path, database_url: str | None, foreign: str | None, args: Any
+) -> tuple[list[Latency], list[str], str | None]:
+    service = start_service(data_dir, database_url, args.workers)
+    try:
+        provider = create_provider(service, "verify-bench")
+        issued = asyncio.run(issue_one(service.base_url, provider, "verify-bench"))
+        bodies: dict[str, Any] = {
+            "own, by URL": {"url": issued["url"]},
+            "own, posted JSON": {"credential": issued["credential"]},
+        }
+        if foreign is not None:
+            bodies["foreign did:key, posted JSON"] = {"credential": json.loads(foreign)}
+        results = asyncio.run(measure_http(service.base_url, bodies, args))
+    finally:
+        stop_service(service)
+    profile = None
+    if args.profile:
+        profile = asyncio.run(profile_service(service, bodies["own, by URL"], args.n))
+    return results, log_problems(service)[:10], profile
 
 
 # --- the report ----------------------------------------------------------------------------

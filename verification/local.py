@@ -3,9 +3,9 @@
 A credential this service issued names keys and status lists under its own public URL.
 Fetching those over HTTP would be a round trip to itself (and, behind a proxy, may not even
 work); these adapters answer from the database instead. Stored credentials never change and
-are cached. Keys are cached briefly, since they
-change only by rotation, and a reference the cache does not know forces a reload, so a
-freshly rotated key is found at once. Status bits are always read fresh.
+are cached. Keys are cached briefly, since they change only by rotation, and a reference
+the cache does not know forces a reload, so a freshly rotated key is found at once. Status
+bits are always read fresh.
 """
 
 from __future__ import annotations

@@ -38,6 +38,3 @@ class LruCache(Generic[K, V]):
     def discard(self, key: K) -> None:
         with self._lock:
             self._entries.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -3,12 +3,12 @@
 `StatusChecker` is the injection point: the service may answer its own credentials from its
 database; `BitstringStatusListChecker` is what a third party does (W3C Bitstring Status
 List §3.2): fetch the `statusListCredential` through the safe fetcher (JSON with an embedded
-proof, or a VC-JWT as some issuers publish it), verify it with the
-same proof and binding checks as any credential (`verify_list`, supplied by the pipeline),
-require the same issuer as the credential, decode `encodedList` (multibase base64url of a
-GZIP bitstring, inflated with a size limit) and read the bit, index 0 being the left-most
-bit of the first byte. A list that cannot be fetched or verified is an error (the verdict
-becomes "cannot verify"), never "revoked".
+proof, or a VC-JWT as some issuers publish it), verify it with the same proof and binding
+checks as any credential (`verify_list`, supplied by the pipeline), require the same issuer
+as the credential, decode `encodedList` (multibase base64url of a GZIP bitstring, inflated
+with a size limit) and read the bit, index 0 being the left-most bit of the first byte. A
+list that cannot be fetched or verified is an error (the verdict becomes "cannot verify"),
+never "revoked".
 """
 
 from __future__ import annotations

@@ -4,10 +4,9 @@ Embedded `EndorsementCredential`s and `endorsementJwt` strings, on the credentia
 achievement and every Profile embedded in it (the issuer, the achievement's creator, the
 subject's source, and their parent organisations), go through the same pipeline (one level
 deeper, without their own endorsements, as §9.2 runs steps 1-4 only). The issuer chose to
-embed them, so a
-forged or malformed endorsement makes the credential invalid; an expired, revoked or
-unreachable one is a warning — the badge itself is unaffected. Nesting and count are
-bounded.
+embed them, so a forged or malformed endorsement makes the credential invalid; an expired,
+revoked or unreachable one is a warning — the badge itself is unaffected. Nesting and count
+are bounded.
 """
 
 from __future__ import annotations
