@@ -21,6 +21,8 @@ from starlette.responses import HTMLResponse
 from verification.report import (
     CheckResult,
     CheckStatus,
+    Dimension,
+    DimensionResult,
     DisplayData,
     Verdict,
     VerificationReport,
@@ -112,6 +114,17 @@ class CheckView:
 
 
 @dataclass(frozen=True)
+class DimensionView:
+    """One line of "at a glance": what a dimension says, in words."""
+
+    name: str
+    state: str  # DimensionResult.state: the CSS class
+    words: str
+    symbol: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ResultView:
     verdict: str  # Verdict value: the CSS class and a stable hook for tests
     headline: str
@@ -119,6 +132,7 @@ class ResultView:
     summary: str
     reason: str | None
     checks: tuple[CheckView, ...]
+    dimensions: tuple[DimensionView, ...]
     display: DisplayData
     has_credential: bool
     image: str | None
@@ -164,6 +178,35 @@ _VERDICTS: Final[dict[Verdict, tuple[str, str, str]]] = {
     ),
 }
 
+_DIMENSION_NAMES: Final[dict[Dimension, str]] = {
+    Dimension.AUTHENTICITY: "Authentic",
+    Dimension.STATUS: "Status",
+    Dimension.VALIDITY: "Validity period",
+    Dimension.CONFORMANCE: "Follows the standard",
+    Dimension.RECIPIENT: "Recipient",
+    Dimension.ENDORSEMENTS: "Endorsements",
+}
+# (words, symbol) of each dimension state; a state not listed is shown as its own words.
+_STATE_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "authentic": ("Yes: signed by its issuer, unchanged since", "✓"),
+    "not_authentic": ("No", "✗"),
+    "unknown": ("Could not be established", "?"),
+    "active": ("Active: not revoked or suspended", "✓"),
+    "revoked": ("Revoked", "✗"),
+    "suspended": ("Suspended", "‖"),
+    "current": ("Current", "✓"),
+    "expired": ("Expired", "✗"),
+    "not_yet_valid": ("Not yet valid", "…"),
+    "invalid_dates": ("Its dates cannot be read", "✗"),
+    "conforms": ("Yes", "✓"),
+    "does_not_conform": ("No", "✗"),
+    "matches": ("Issued to the person named", "✓"),
+    "mismatch": ("Not issued to the person named", "✗"),
+    "verified": ("Verified", "✓"),
+    "invalid": ("Invalid", "✗"),
+    "not_checked": ("Not checked", "\N{EN DASH}"),
+}
+
 _STATUS_WORDS: Final[dict[CheckStatus, tuple[str, str]]] = {
     CheckStatus.PASSED: ("Passed", "✓"),
     CheckStatus.FAILED: ("Failed", "✗"),
@@ -174,7 +217,9 @@ _STATUS_WORDS: Final[dict[CheckStatus, tuple[str, str]]] = {
 
 # What each check of OB 3.0 §9.1 establishes, for someone who has never heard of a proof.
 _MEANINGS: Final[dict[str, str]] = {
-    "parse": "It is an Open Badges 3.0 credential in a format that can be read.",
+    "parse": "It is a Verifiable Credential in a format that can be read.",
+    "data_model": "It follows the rules of the credential data model (and of Open Badges 3.0 "
+    "when it is a badge).",
     "jsonld": "Every term in it is defined by a known vocabulary.",
     "schema": "Its fields follow the official Open Badges 3.0 schema.",
     "proof": "The issuer's digital signature is intact: nothing was changed after signing.",
@@ -187,11 +232,24 @@ _MEANINGS: Final[dict[str, str]] = {
 }
 
 
+def _dimension_view(result: DimensionResult) -> DimensionView:
+    words, symbol = _STATE_WORDS.get(result.state, (result.state.replace("_", " "), "?"))
+    return DimensionView(
+        name=_DIMENSION_NAMES[result.dimension],
+        state=result.state,
+        words=words,
+        symbol=symbol,
+        message=_sentence(result.message),
+    )
+
+
 def _headline(report: VerificationReport, label: str) -> str:
     decided = report.decided_by
     if decided is None:
         return label
     if report.verdict is Verdict.INVALID:
+        if report.dimensions[Dimension.AUTHENTICITY].state == "authentic":
+            return f"{label}: genuine signature, but the “{decided.title}” check failed"
         return f"{label}: the “{decided.title}” check failed"
     if report.verdict is Verdict.CANNOT_VERIFY:
         return f"{label}: the “{decided.title}” check could not be completed"
@@ -233,6 +291,12 @@ def _status_words(report: VerificationReport) -> str:
     return f"{_STATUS_WORDS[check.status][0]}: {check.message}"
 
 
+# Recipient and endorsements are only shown when there was something to check.
+_SHOWN_ALWAYS: Final = frozenset(
+    {Dimension.AUTHENTICITY, Dimension.STATUS, Dimension.VALIDITY, Dimension.CONFORMANCE}
+)
+
+
 def result_view(report: VerificationReport) -> ResultView:
     label, symbol, summary = _VERDICTS[report.verdict]
     display = report.display
@@ -242,8 +306,13 @@ def result_view(report: VerificationReport) -> ResultView:
         headline=_headline(report, label),
         symbol=symbol,
         summary=summary,
-        reason=report.decided_by.message if report.decided_by else None,
+        reason=report.reason,
         checks=tuple(_check_view(check) for check in report.checks),
+        dimensions=tuple(
+            _dimension_view(result)
+            for result in report.dimensions.values()
+            if result.dimension in _SHOWN_ALWAYS or result.state != "not_checked"
+        ),
         display=display,
         has_credential=report.credential is not None,
         image=image_src(display.image),

@@ -13,6 +13,8 @@ from verification.pipeline import Verifier
 from verification.report import (
     CheckResult,
     CheckStatus,
+    Dimension,
+    DimensionResult,
     DisplayData,
     Verdict,
     VerificationReport,
@@ -31,6 +33,8 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "CompositeResolver",
+    "Dimension",
+    "DimensionResult",
     "DisplayData",
     "FetchError",
     "FetchSettings",

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from verification.fetch import Fetcher
 from verification.inputs import InputLimits, Presented
-from verification.report import CheckResult, CheckStatus, CredentialFormat, Verdict
+from verification.report import CheckResult, CheckStatus, CredentialFormat, Dimension, Verdict
 from verification.resolvers import CompositeResolver, ResolvedKey
 
 if TYPE_CHECKING:
     from verification.report import VerificationReport
     from verification.status import StatusChecker
 
-CredentialKind = Literal["achievement", "endorsement", "status_list"]
+# "credential": whatever was presented (any VC; Open Badges checks apply when it is a badge);
+# the others are credentials the pipeline verifies on the way (one level deeper).
+CredentialKind = Literal["credential", "endorsement", "status_list"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ProofOutcome:
 class Step(Protocol):
     id: ClassVar[str]
     title: ClassVar[str]
+    dimension: ClassVar[Dimension]
 
     async def run(self, ctx: RunContext) -> CheckResult:
         """Check one thing and say how it went."""
@@ -91,6 +94,7 @@ def result(
     status: CheckStatus,
     message: str,
     outcome: Verdict | None = None,
+    dimension: Dimension | None = None,
 ) -> CheckResult:
-    """A CheckResult carrying the step's id and title."""
-    return CheckResult(step.id, step.title, status, message, outcome)
+    """A CheckResult carrying the step's id, title and (unless overridden) dimension."""
+    return CheckResult(step.id, step.title, status, message, outcome, dimension or step.dimension)

@@ -12,6 +12,8 @@ from typing import Any, Final
 
 VC2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 VC1_CONTEXT: Final = "https://www.w3.org/2018/credentials/v1"
+ACHIEVEMENT_TYPES: Final = ("OpenBadgeCredential", "AchievementCredential")
+BADGE_TYPES: Final = (*ACHIEVEMENT_TYPES, "EndorsementCredential")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -24,6 +26,11 @@ def types_of(node: Any) -> list[str]:
     if not isinstance(node, Mapping):
         return []
     return [item for item in as_list(node.get("type")) if isinstance(item, str)]
+
+
+def is_open_badge(credential: Mapping[str, Any] | None) -> bool:
+    """Whether the credential claims to be an Open Badge (so the OB 3.0 rules apply)."""
+    return bool(set(types_of(credential)) & set(BADGE_TYPES))
 
 
 def id_of(value: Any) -> str | None:
@@ -85,3 +92,19 @@ def text(value: Any) -> str | None:
             return text(value["@value"])
         return next((item for item in value.values() if isinstance(item, str)), None)
     return None
+
+
+def context_urls(node: Any) -> list[str]:
+    """Every context URL a JSON-LD document names, at any depth (in order, once each)."""
+    found: list[str] = []
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, Mapping):
+            for url in as_list(item.get("@context")):
+                if isinstance(url, str) and url not in found:
+                    found.append(url)
+            stack.extend(reversed([v for k, v in item.items() if k != "@context"]))
+    return found

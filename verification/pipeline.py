@@ -94,7 +94,7 @@ class Verifier:
         """Verify a credential (JSON, JWT, baked image, or their bytes); InputError if none."""
         if not isinstance(presented, Presented):
             presented = read_presented(presented, self._services.limits)
-        return await self._run(presented, "achievement", 0, recipient)
+        return await self._run(presented, "credential", 0, recipient)
 
     async def verify_url(
         self, url: str, *, recipient: RecipientQuery | None = None

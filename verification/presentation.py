@@ -320,5 +320,5 @@ def _describe(entry: ContainedCredential) -> str:
     if entry.report is None:
         return f"[{entry.index}] cannot be read: {entry.problem}"
     report = entry.report
-    reason = f" ({report.decided_by.message})" if report.decided_by is not None else ""
+    reason = f" ({report.reason})" if report.reason is not None else ""
     return f"[{entry.index}] {report.verdict.value}{reason}"

@@ -21,7 +21,9 @@ from verification.inputs import Presented
 from verification.lru import LruCache
 from verification.report import CheckResult, CheckStatus
 
-STATIC_STEPS: Final = frozenset({"parse", "jsonld", "schema", "proof", "key_binding", "refresh"})
+STATIC_STEPS: Final = frozenset(
+    {"parse", "data_model", "jsonld", "schema", "proof", "key_binding", "refresh"}
+)
 _STATE: Final = (
     "kind",
     "credential",

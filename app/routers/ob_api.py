@@ -186,7 +186,7 @@ async def upsert_credential(
     report = await state.verifier.verify(presented)
     credential = report.credential
     if report.verdict not in _KEPT_VERDICTS or credential is None or report.format is None:
-        reason = report.decided_by.message if report.decided_by else report.verdict.value
+        reason = report.reason or report.verdict.value
         raise ImsxError(400, f"the credential did not verify ({report.verdict.value}): {reason}")
     if await backpack.issued_here(session, who.teacher, state.settings.public_url, credential):
         # Issued here to her: it is in her account already.

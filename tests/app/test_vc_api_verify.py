@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Provider
 from tests.verification.support import DidKeyIssuer
@@ -55,6 +56,47 @@ async def test_a_credential_in_each_form_is_verified(provider: Provider, public:
         assert (result["verified"], result["errors"], result["verdict"]) == (True, [], "verified")
         assert {"proof", "key_binding", "status"} <= set(result["checks"])
         assert isinstance(result["warnings"], list)
+
+
+def plain_credential(issuer: str, version: str) -> dict[str, Any]:
+    """A credential that is not an Open Badge: a VC of either data model version."""
+    if version == "2.0":
+        return {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": issuer,
+            "credentialSubject": {"id": "did:example:teacher-1", "name": "Licensed teacher"},
+        }
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": issuer,
+        "credentialSubject": {"id": "did:example:teacher-1"},
+    }
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.1"])
+async def test_a_plain_credential_signed_by_the_vc_api_issuer_is_verified(
+    provider: Provider, public: httpx.AsyncClient, version: str
+):
+    """The service's own VC-API issuer and verifier agree on a VC that is no Open Badge."""
+    did = (await public.get(f"/issuers/{provider.slug}")).json()["id"]
+    response = await provider.http.post(
+        "/credentials/issue", json={"credential": plain_credential(did, version), "options": {}}
+    )
+    assert response.status_code == 201, response.text
+    signed = response.json()["verifiableCredential"]
+
+    verified = await public.post(
+        "/credentials/verify", json={"verifiableCredential": signed, "options": {}}
+    )
+    assert verified.status_code == 200, verified.text
+    assert (verified.json()["verified"], verified.json()["verdict"]) == (True, "verified")
+
+    report = (await public.post("/v1/verify", json={"credential": signed})).json()
+    assert report["verdict"] == "verified", report
+    assert report["dimensions"]["authenticity"]["state"] == "authentic"
+    assert "not an Open Badge" in report["dimensions"]["conformance"]["message"]
 
 
 async def test_a_tampered_credential_is_400_naming_the_proof(

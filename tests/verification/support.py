@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -159,3 +161,45 @@ class LocalServer:
 def serve_forever() -> Iterator[LocalServer]:
     with LocalServer() as server:
         yield server
+
+
+STATUS_LIST_BITS = 131_072  # Bitstring Status List §3.2: the minimum length
+
+
+def encoded_status_bits(*set_bits: int, length: int = STATUS_LIST_BITS) -> str:
+    """`encodedList` of a GZIP bitstring with `set_bits` set (index 0 = left-most bit)."""
+    raw = bytearray(length // 8)
+    for index in set_bits:
+        raw[index // 8] |= 0x80 >> (index % 8)
+    return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(raw))).rstrip(b"=").decode()
+
+
+def signed_status_list(
+    issuer: DidKeyIssuer, url: str, purpose: str, *set_bits: int
+) -> dict[str, Any]:
+    """A BitstringStatusListCredential at `url`, signed by `issuer`."""
+    return issuer.sign(
+        {
+            "@context": [V2],
+            "id": url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": issuer.did,
+            "validFrom": "2025-01-01T00:00:00Z",
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": purpose,
+                "encodedList": encoded_status_bits(*set_bits),
+            },
+        }
+    )
+
+
+def status_entry(url: str, index: int, purpose: str = "revocation") -> dict[str, Any]:
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }

@@ -36,6 +36,7 @@ from verification.resolvers import default_resolver
 
 STEP_ORDER = [
     "parse",
+    "data_model",
     "jsonld",
     "schema",
     "proof",
@@ -97,15 +98,18 @@ async def test_not_yet_valid_credential() -> None:
     assert report.decided_by is not None and report.decided_by.id == "validity"
 
 
-async def test_unknown_context_is_refused_without_fetching_it() -> None:
+async def test_unknown_context_cannot_be_verified_and_is_never_fetched() -> None:
+    """Not knowing a context says nothing about forgery: "cannot verify", naming it."""
     issuer = DidKeyIssuer()
-    document = credential(issuer.did)
+    document = issuer.sign(credential(issuer.did))
     document["@context"] = [*document["@context"], "https://evil.example/context.json"]
     report = await offline_verifier().verify(document)  # NoNetwork: any fetch would fail
-    assert report.verdict is Verdict.INVALID
+    assert report.verdict is Verdict.CANNOT_VERIFY
     assert report.decided_by is not None and report.decided_by.id == "jsonld"
-    assert "https://evil.example/context.json" in report.decided_by.message
+    assert "https://evil.example/context.json is not known" in report.decided_by.message
     assert "never fetched" in report.decided_by.message
+    assert report.check("proof").status is CheckStatus.ERROR
+    assert "https://evil.example/context.json" in report.check("proof").message
 
 
 async def test_signed_by_someone_else_fails_the_binding() -> None:

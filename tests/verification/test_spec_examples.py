@@ -274,7 +274,7 @@ async def test_the_test_vector_credential_verifies_through_its_controller_docume
 # test_validator_fixtures.py; here, that its sentence names the defect the fixture is about.
 ERROR_SENTENCES = [
     ("simple-err-context.json", "parse", '"@context" must start with'),
-    ("simple-err-type.json", "parse", '"type" must include "VerifiableCredential"'),
+    ("simple-err-type.json", "jsonld", '"OtherCredential"'),
     ("simple-err-issuer.json", "parse", '"issuer" must be a URI or an object with an "id"'),
     ("simple-err-expired.json", "validity", "expired on 2010-01-01T00:00:00Z"),
     ("simple-err-issued.json", "validity", "not valid until 2040-01-01T00:00:00Z"),

@@ -17,7 +17,7 @@ import pytest
 
 from keys.vc_jwt import decode_unverified
 from tests.verification.support import VALIDATOR, fixed_clock
-from verification import Verdict, Verifier, read_presented
+from verification import Dimension, Verdict, Verifier, read_presented
 from verification.fetch import MappedFetcher
 
 STATUS_LIST_URL = (
@@ -99,11 +99,13 @@ EXPECTED: list[tuple[str, Verdict, str | None]] = [
     ("simple-err-proof-method-unknown-did-method.json", Verdict.INVALID, "proof"),
     ("simple-err-proof-method-unknown-scheme.json", Verdict.INVALID, "proof"),
     ("simple-err-proof-method-no-scheme.json", Verdict.INVALID, "proof"),
-    ("simple-err-type.json", Verdict.INVALID, "parse"),
+    # "OtherCredential" is a VC but no Open Badge; safe mode fails on the undefined type.
+    ("simple-err-type.json", Verdict.INVALID, "jsonld"),
     ("simple-err-context.json", Verdict.INVALID, "parse"),
     ("simple-err-issuer.json", Verdict.INVALID, "parse"),
-    ("simple-noproof.json", Verdict.INVALID, "parse"),  # also lacks its achievement
-    ("simple.jwt", Verdict.INVALID, "parse"),  # 2022 JWT without an achievement (or a kid)
+    # Unsigned (and lacking its achievement): authenticity is decided first.
+    ("simple-noproof.json", Verdict.INVALID, "proof"),
+    ("simple.jwt", Verdict.INVALID, "proof"),  # 2022 JWT without a kid (or an achievement)
     ("endorsement-err-schema-status-refresh.json", Verdict.INVALID, "proof"),
     # its embedded endorsement uses 1EdTech types without the extensions context
     ("complete.json", Verdict.INVALID, "endorsements"),
@@ -148,10 +150,14 @@ async def test_fixture_verdict(
 
 
 async def test_not_yet_valid_fixture_reports_its_dates(verifier: Verifier) -> None:
-    """simple-err-issued is dated 2040 (and lacks its achievement, which makes it invalid)."""
+    """simple-err-issued is dated 2040 and lacks its achievement: the dates are the issuer's
+    own word on a genuine credential, so they decide; the conformance problem is still told."""
     report = await verifier.verify((VALIDATOR / "simple-err-issued.json").read_bytes())
-    assert report.verdict is Verdict.INVALID
+    assert report.verdict is Verdict.NOT_YET_VALID
     assert report.check("validity").outcome is Verdict.NOT_YET_VALID
+    conformance = report.dimensions[Dimension.CONFORMANCE]
+    assert conformance.state == "does_not_conform"
+    assert "achievement" in conformance.message
 
 
 def test_every_fixture_has_an_expectation() -> None:

@@ -6,6 +6,7 @@ from typing import Final
 
 from verification.context import Step
 from verification.steps.binding import KeyBindingStep
+from verification.steps.data_model import DataModelStep
 from verification.steps.endorsements import EndorsementsStep
 from verification.steps.jsonld import JsonLdStep
 from verification.steps.parse import ParseStep
@@ -18,6 +19,7 @@ from verification.steps.validity import ValidityStep
 
 DEFAULT_STEPS: Final[tuple[Step, ...]] = (
     ParseStep(),
+    DataModelStep(),
     JsonLdStep(),
     SchemaStep(),
     ProofStep(),

@@ -12,12 +12,13 @@ from typing import ClassVar
 
 from verification.context import RunContext, result
 from verification.model import issuer_id
-from verification.report import CheckResult, CheckStatus
+from verification.report import CheckResult, CheckStatus, Dimension
 
 
 class KeyBindingStep:
     id: ClassVar[str] = "key_binding"
     title: ClassVar[str] = "Key belongs to the issuer"
+    dimension: ClassVar[Dimension] = Dimension.AUTHENTICITY
 
     async def run(self, ctx: RunContext) -> CheckResult:
         if not ctx.proof_ok or ctx.credential is None:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final
 from verification.context import RunContext, result
 from verification.inputs import Presented
 from verification.model import as_list, id_of, subject_of
-from verification.report import CheckResult, CheckStatus, Verdict
+from verification.report import CheckResult, CheckStatus, Dimension, Verdict
 
 MAX_ENDORSEMENTS: Final = 20
 
@@ -61,9 +61,10 @@ def embedded_endorsements(credential: dict[str, Any]) -> list[Presented]:
 class EndorsementsStep:
     id: ClassVar[str] = "endorsements"
     title: ClassVar[str] = "Endorsements"
+    dimension: ClassVar[Dimension] = Dimension.ENDORSEMENTS
 
     async def run(self, ctx: RunContext) -> CheckResult:
-        if ctx.credential is None or ctx.kind != "achievement":
+        if ctx.credential is None or ctx.kind != "credential":
             return result(self, CheckStatus.NOT_APPLICABLE, "endorsements do not apply")
         endorsements = embedded_endorsements(ctx.credential)
         if not endorsements:

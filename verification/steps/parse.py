@@ -1,9 +1,11 @@
-"""Step 1: read the credential and check the data model (OB 3.0 §9.1 step 1, App. B).
+"""Step 1: read the credential and check it is a Verifiable Credential at all.
 
-Accepts VCDM 2.0 and VCDM 1.1 OB 3.0 credentials (`issuanceDate`; a VC-JWT's `vc` claim,
-whose registered claims stand in for fields it omits), typed `OpenBadgeCredential` or its
-alias `AchievementCredential` (an `EndorsementCredential` or a status list credential when
-verifying those). Everything later depends on this, so a failure here stops the run.
+Accepts any VCDM 2.0 or VCDM 1.1 credential, embedded-proof JSON or a VC-JWT (a VCDM 1.1
+JWT's `vc` claim, whose registered claims stand in for fields it omits). What makes it
+readable belongs to authenticity: without a recognisable context, type, issuer and subject
+there is nothing whose signature could be checked, so a failure here stops the run. The
+rules of the data model beyond that (and the Open Badges rules, when it is a badge) are
+checked by `steps.data_model`, as conformance.
 """
 
 from __future__ import annotations
@@ -14,18 +16,11 @@ from typing import Any, ClassVar, Final
 from keys.vc_jwt import JWT_CLAIMS, VcJwtError, decode_unverified
 from verification.context import CredentialKind, RunContext, result
 from verification.inputs import InputError, check_credential_object
-from verification.model import (
-    as_list,
-    issuer_id,
-    parse_datetime,
-    subject_of,
-    types_of,
-    vcdm_version,
-)
-from verification.report import CheckResult, CheckStatus
+from verification.model import as_list, issuer_id, types_of, vcdm_version
+from verification.report import CheckResult, CheckStatus, Dimension
 
+# What a credential met on the way must be; a presented credential may be any VC.
 EXPECTED_TYPES: Final[dict[CredentialKind, tuple[str, ...]]] = {
-    "achievement": ("OpenBadgeCredential", "AchievementCredential"),
     "endorsement": ("EndorsementCredential",),
     "status_list": ("BitstringStatusListCredential", "StatusList2021Credential"),
 }
@@ -63,7 +58,8 @@ def _format_time(value: float) -> str:
 
 class ParseStep:
     id: ClassVar[str] = "parse"
-    title: ClassVar[str] = "Credential format and data model"
+    title: ClassVar[str] = "Credential format"
+    dimension: ClassVar[Dimension] = Dimension.AUTHENTICITY
 
     async def run(self, ctx: RunContext) -> CheckResult:
         try:
@@ -73,10 +69,9 @@ class ParseStep:
             return result(self, CheckStatus.FAILED, str(error))
         if ctx.depth == 0 and "EndorsementCredential" in types_of(credential):
             ctx.kind = "endorsement"  # an endorsement presented on its own (§9.2)
-        problems, fatal = data_model_problems(credential, ctx.kind)
-        if fatal:
-            ctx.stop_reason = "the credential does not follow the data model"
+        problems = unreadable_problems(credential, ctx.kind)
         if problems:
+            ctx.stop_reason = "the credential is not a Verifiable Credential"
             return result(self, CheckStatus.FAILED, "; ".join(problems))
         version = vcdm_version(credential)
         kind = " / ".join(t for t in types_of(credential) if t != "VerifiableCredential")
@@ -96,40 +91,27 @@ class ParseStep:
         return ctx.credential
 
 
-def data_model_problems(credential: dict[str, Any], kind: CredentialKind) -> tuple[list[str], bool]:
-    """Why `credential` is not a well-formed credential of `kind`, and whether that is fatal.
+def unreadable_problems(credential: dict[str, Any], kind: CredentialKind) -> list[str]:
+    """Why `credential` cannot be read as a Verifiable Credential (of `kind`), if it cannot.
 
-    Fatal: nothing later can be checked meaningfully (no recognisable context, type, issuer
-    or subject). Other gaps still fail, but the remaining checks run and are reported.
+    Without a known base context, the type, an issuer and a subject, nothing later can be
+    checked meaningfully: no issuer to bind a key to, nothing a signature could be about.
     """
-    fatal: list[str] = []
-    version = vcdm_version(credential)
-    if version is None:
-        fatal.append(
+    problems: list[str] = []
+    if vcdm_version(credential) is None:
+        problems.append(
             '"@context" must start with https://www.w3.org/ns/credentials/v2 (VCDM 2.0) '
             "or https://www.w3.org/2018/credentials/v1 (VCDM 1.1)"
         )
     types = types_of(credential)
-    expected = EXPECTED_TYPES[kind]
-    if "VerifiableCredential" not in types or not set(expected) & set(types):
-        fatal.append(f'"type" must include "VerifiableCredential" and "{expected[0]}"')
+    expected = EXPECTED_TYPES.get(kind, ())
+    if "VerifiableCredential" not in types:
+        problems.append('"type" must include "VerifiableCredential"')
+    elif expected and not set(expected) & set(types):
+        problems.append(f'"type" must include "{expected[0]}"')
     if issuer_id(credential) is None:
-        fatal.append('"issuer" must be a URI or an object with an "id"')
-    subject = subject_of(credential)
-    if subject is None:
-        count = len(as_list(credential.get("credentialSubject")))
-        fatal.append(f'"credentialSubject" must be one object, not {count} values')
-    problems: list[str] = []
-    if kind != "status_list" and not isinstance(credential.get("id"), str):
-        problems.append('"id" must be a URI string')
-    wanted = "issuanceDate" if version == "1.1" else "validFrom"
-    date_value = credential.get(wanted)
-    optional = kind == "status_list" and date_value is None
-    if not optional and parse_datetime(date_value) is None:
-        problems.append(f'"{wanted}" must be a date and time, not {date_value!r}')
-    if subject is not None and kind == "achievement":
-        if "id" not in subject and not as_list(subject.get("identifier")):
-            problems.append('"credentialSubject" must have an "id" or at least one "identifier"')
-        if not isinstance(subject.get("achievement"), dict):
-            problems.append('"credentialSubject.achievement" must be an object')
-    return fatal + problems, bool(fatal)
+        problems.append('"issuer" must be a URI or an object with an "id"')
+    subjects = as_list(credential.get("credentialSubject"))
+    if not subjects or not all(isinstance(subject, dict) for subject in subjects):
+        problems.append('"credentialSubject" must be an object or a list of objects')
+    return problems

@@ -7,8 +7,9 @@ disclosure) is not implemented: such a proof makes the credential "cannot verify
 "invalid". A VC-JWT is checked by `steps.jwt_proof`.
 
 A key that cannot be fetched is an error (cannot verify), a key that does not exist or a
-signature that does not match is a failure (invalid). The keys of proofs that verify are
-kept for the binding check.
+signature that does not match is a failure (invalid). A context this verifier does not know
+is an error too: the signed RDF cannot be rebuilt without it, which says nothing about
+forgery. The keys of proofs that verify are kept for the binding check.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from keys.legacy_suites import (
     verify_ed25519_signature_2020,
     verify_eddsa_2022,
 )
+from schemas.contexts import is_known_context
 from verification.context import ProofOutcome, RunContext, result
-from verification.model import as_list
-from verification.report import CheckResult, CheckStatus
+from verification.model import as_list, context_urls
+from verification.report import CheckResult, CheckStatus, Dimension
 from verification.resolvers import KeyResolutionError, ResolvedKey
+from verification.steps.jsonld import unknown_context_message
 from verification.steps.jwt_proof import check_jwt
 
 EDDSA_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-2022")
@@ -65,6 +68,9 @@ async def check_data_integrity(
     suite = suite_name(proof)
     if suite not in (*EDDSA_SUITES, *ECDSA_SUITES, ED25519_SIGNATURE_2020):
         return ProofOutcome(None, f"{suite} proofs are not supported", error=True)
+    unknown = [url for url in context_urls([credential, proof]) if not is_known_context(url)]
+    if unknown:
+        return ProofOutcome(None, unknown_context_message(unknown[0]), error=True)
     method = proof.get("verificationMethod")
     try:
         key = await ctx.services.resolver.resolve(str(method), purpose="assertionMethod")
@@ -81,6 +87,7 @@ async def check_data_integrity(
 class ProofStep:
     id: ClassVar[str] = "proof"
     title: ClassVar[str] = "Signature"
+    dimension: ClassVar[Dimension] = Dimension.AUTHENTICITY
 
     async def run(self, ctx: RunContext) -> CheckResult:
         if ctx.credential is None:

@@ -18,16 +18,17 @@ from badges.recipients import (
 )
 from verification.context import RunContext, result
 from verification.model import as_list, subject_of
-from verification.report import CheckResult, CheckStatus
+from verification.report import CheckResult, CheckStatus, Dimension
 
 
 class RecipientStep:
     id: ClassVar[str] = "recipient"
     title: ClassVar[str] = "Recipient"
+    dimension: ClassVar[Dimension] = Dimension.RECIPIENT
 
     async def run(self, ctx: RunContext) -> CheckResult:
         query = ctx.recipient
-        if query is None or ctx.kind != "achievement":
+        if query is None or ctx.kind != "credential":
             return result(self, CheckStatus.NOT_APPLICABLE, "no recipient was given to compare")
         subject = subject_of(ctx.credential or {}) or {}
         wanted: list[tuple[str, str, str]] = []  # (identityType, value, shown)

@@ -11,12 +11,13 @@ from typing import ClassVar
 
 from verification.context import RunContext, result
 from verification.model import as_list
-from verification.report import CheckResult, CheckStatus
+from verification.report import CheckResult, CheckStatus, Dimension
 
 
 class RefreshStep:
     id: ClassVar[str] = "refresh"
     title: ClassVar[str] = "Refresh service"
+    dimension: ClassVar[Dimension] = Dimension.CONFORMANCE
 
     async def run(self, ctx: RunContext) -> CheckResult:
         services = as_list((ctx.credential or {}).get("refreshService"))

@@ -1,12 +1,13 @@
-"""Step 3: JSON Schema conformance (OB 3.0 §9.1 step 1, `1EdTechJsonSchemaValidator2019`).
+"""Step 4: JSON Schema conformance (OB 3.0 §9.1 step 1, `1EdTechJsonSchemaValidator2019`).
 
-Every VCDM 2.0 credential is validated against the bundled OB 3.0 schema for its type (as
+Every VCDM 2.0 Open Badge is validated against the bundled OB 3.0 schema for its type (as
 the 1EdTech validator does, which is how `"type": "InvalidProfile"` is caught), plus any
 other bundled schema its `credentialSchema` names. The bundled schemas are the strict
 pre-v1.3 build, so values that OB 3.0 App. A allows in compacted form (a single `type`,
 `proof`, `credentialSchema`, `termsOfUse`) are wrapped in arrays first, as the newer
 schemas accept. A schema URL that is not bundled is a warning, never a failure, and is not
 fetched. The bundled schemas describe VCDM 2.0 only, so a VCDM 1.1 credential is noted.
+A credential that is not an Open Badge has no OB schema to follow: not applicable.
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ from typing import Any, ClassVar, Final
 
 from schemas.contexts import UnknownDocumentError
 from schemas.json_schemas import schema_errors
-from verification.context import CredentialKind, RunContext, result
-from verification.model import as_list, types_of, vcdm_version
-from verification.report import CheckResult, CheckStatus
+from verification.context import RunContext, result
+from verification.model import as_list, is_open_badge, types_of, vcdm_version
+from verification.report import CheckResult, CheckStatus, Dimension
 
 SCHEMA_TYPE: Final = "1EdTechJsonSchemaValidator2019"
 _BASE: Final = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
-DEFAULT_SCHEMAS: Final[dict[CredentialKind, str]] = {
-    "achievement": _BASE + "ob_v3p0_achievementcredential_schema.json",
-    "endorsement": _BASE + "ob_v3p0_endorsementcredential_schema.json",
-}
+ACHIEVEMENT_SCHEMA: Final = _BASE + "ob_v3p0_achievementcredential_schema.json"
+ENDORSEMENT_SCHEMA: Final = _BASE + "ob_v3p0_endorsementcredential_schema.json"
 # OB 3.0 App. A "Compacted document form": classes whose `type` may be a single string.
 COMPACTABLE_TYPES: Final = frozenset(
     {
@@ -69,11 +68,14 @@ def normalise(node: Any) -> Any:
 class SchemaStep:
     id: ClassVar[str] = "schema"
     title: ClassVar[str] = "OB 3.0 JSON Schema"
+    dimension: ClassVar[Dimension] = Dimension.CONFORMANCE
 
     async def run(self, ctx: RunContext) -> CheckResult:
         credential = ctx.credential
-        if credential is None or ctx.kind == "status_list":
-            return result(self, CheckStatus.NOT_APPLICABLE, "no OB 3.0 schema applies")
+        if credential is None or ctx.kind == "status_list" or not is_open_badge(credential):
+            return result(
+                self, CheckStatus.NOT_APPLICABLE, "not an Open Badge: no OB 3.0 schema applies"
+            )
         declared = [
             entry
             for entry in as_list(credential.get("credentialSchema"))
@@ -86,7 +88,8 @@ class SchemaStep:
                 "VCDM 1.1 credential: the bundled OB 3.0 schemas describe VCDM 2.0, so only "
                 "the data model checks apply",
             )
-        urls = [DEFAULT_SCHEMAS[ctx.kind]]
+        endorsement = "EndorsementCredential" in types_of(credential)
+        urls = [ENDORSEMENT_SCHEMA if endorsement else ACHIEVEMENT_SCHEMA]
         urls += [str(entry.get("id")) for entry in declared if entry.get("id") not in urls]
         document = normalise(credential)
         unknown: list[str] = []

@@ -12,13 +12,20 @@ from typing import ClassVar
 from verification.context import RunContext, result
 from verification.inputs import Presented
 from verification.model import as_list, issuer_id
-from verification.report import CheckResult, CheckStatus, Verdict, VerificationReport
+from verification.report import (
+    CheckResult,
+    CheckStatus,
+    Dimension,
+    Verdict,
+    VerificationReport,
+)
 from verification.status import StatusOutcome
 
 
 class StatusStep:
     id: ClassVar[str] = "status"
     title: ClassVar[str] = "Revocation and suspension"
+    dimension: ClassVar[Dimension] = Dimension.STATUS
 
     async def run(self, ctx: RunContext) -> CheckResult:
         credential = ctx.credential or {}

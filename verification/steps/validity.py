@@ -11,12 +11,13 @@ from typing import ClassVar
 
 from verification.context import RunContext, result
 from verification.model import parse_datetime, valid_from, valid_until
-from verification.report import CheckResult, CheckStatus, Verdict
+from verification.report import CheckResult, CheckStatus, Dimension, Verdict
 
 
 class ValidityStep:
     id: ClassVar[str] = "validity"
     title: ClassVar[str] = "Validity period"
+    dimension: ClassVar[Dimension] = Dimension.VALIDITY
 
     async def run(self, ctx: RunContext) -> CheckResult:
         credential = ctx.credential or {}
