@@ -185,6 +185,7 @@ _DIMENSION_NAMES: Final[dict[Dimension, str]] = {
     Dimension.CONFORMANCE: "Follows the standard",
     Dimension.RECIPIENT: "Recipient",
     Dimension.ENDORSEMENTS: "Endorsements",
+    Dimension.ISSUER: "Known issuer",
 }
 # (words, symbol) of each dimension state; a state not listed is shown as its own words.
 _STATE_WORDS: Final[dict[str, tuple[str, str]]] = {
@@ -204,6 +205,8 @@ _STATE_WORDS: Final[dict[str, tuple[str, str]]] = {
     "mismatch": ("Not issued to the person named", "✗"),
     "verified": ("Verified", "✓"),
     "invalid": ("Invalid", "✗"),
+    "known": ("Listed by a registry this verifier trusts", "✓"),
+    "not_listed": ("Not listed by any registry this verifier trusts", "!"),
     "not_checked": ("Not checked", "\N{EN DASH}"),
 }
 
@@ -229,6 +232,7 @@ _MEANINGS: Final[dict[str, str]] = {
     "validity": "Today falls within the period the badge is valid for.",
     "recipient": "It was issued to the person you named (only checked if you name someone).",
     "endorsements": "Endorsements of it by third parties are genuine.",
+    "known_issuer": "A registry this verifier trusts lists the issuer (names who it is).",
 }
 
 

@@ -19,6 +19,7 @@ from verification.report import CheckResult, CheckStatus, CredentialFormat, Dime
 from verification.resolvers import CompositeResolver, ResolvedKey
 
 if TYPE_CHECKING:
+    from verification.issuer_registry import IssuerRegistry
     from verification.report import VerificationReport
     from verification.status import StatusChecker
 
@@ -49,6 +50,7 @@ class Services:
     limits: InputLimits
     clock_skew: timedelta
     max_depth: int
+    issuer_registry: IssuerRegistry | None = None
 
 
 @dataclass
@@ -66,6 +68,7 @@ class RunContext:
     verified_keys: list[ResolvedKey] = field(default_factory=list)
     binding_problem_message: str | None = None  # why a verified key is not the issuer's
     binding_unreachable: bool = False
+    issuer_bound: bool = False  # a verified proof's key is the issuer's
     stop_reason: str | None = None  # set by a fatal failure: later checks do not apply
     proof_ok: bool = False
 

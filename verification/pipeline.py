@@ -30,6 +30,7 @@ from verification.context import (
 from verification.display import display_data
 from verification.fetch import Fetcher
 from verification.inputs import InputLimits, Presented, read_presented
+from verification.issuer_registry import IssuerRegistry
 from verification.report import CheckResult, CheckStatus, VerificationReport, derive_verdict
 from verification.resolvers import CompositeResolver, default_resolver
 from verification.static_cache import STATIC_STEPS, StaticCheckCache, content_key
@@ -61,6 +62,7 @@ class Verifier:
         max_depth: int = 2,
         steps: Sequence[Step] = DEFAULT_STEPS,
         static_cache: StaticCheckCache | None = None,
+        issuer_registry: IssuerRegistry | None = None,
     ) -> None:
         self.fetcher = fetcher
         self._static_cache = static_cache
@@ -78,6 +80,7 @@ class Verifier:
             limits=limits,
             clock_skew=clock_skew,
             max_depth=max_depth,
+            issuer_registry=issuer_registry,
         )
 
     @property

@@ -37,6 +37,7 @@ class Dimension(StrEnum):
     CONFORMANCE = "conformance"  # the data model and schema of VCDM and, for badges, OB 3.0
     RECIPIENT = "recipient"  # only when the verifier names whom it expects
     ENDORSEMENTS = "endorsements"  # third-party endorsements embedded by the issuer
+    ISSUER = "issuer"  # whether a registry the verifier trusts lists the issuer
 
 
 class Verdict(StrEnum):
@@ -190,6 +191,7 @@ _DIMENSION_STATES: Final[dict[Dimension, dict[CheckStatus, str]]] = {
         CheckStatus.ERROR: "unknown",
         CheckStatus.PASSED: "verified",
     },
+    Dimension.ISSUER: {CheckStatus.WARNING: "not_listed", CheckStatus.PASSED: "known"},
 }
 # Worst first: the status that speaks for a dimension.
 _SEVERITY: Final = (
@@ -233,8 +235,12 @@ def summarise(dimension: Dimension, checks: Sequence[CheckResult]) -> DimensionR
         return DimensionResult(dimension, "not_checked", message, ids)
     if worst.outcome is not None:
         return DimensionResult(dimension, worst.outcome.value, worst.message, ids, warnings)
-    status = CheckStatus.PASSED if worst.status is CheckStatus.WARNING else worst.status
-    state = _DIMENSION_STATES[dimension].get(status, status.value)
+    names = _DIMENSION_STATES[dimension]
+    # A warning is a pass with something to tell, unless the dimension names it apart.
+    status = worst.status
+    if status is CheckStatus.WARNING and status not in names:
+        status = CheckStatus.PASSED
+    state = names.get(status, status.value)
     if status is CheckStatus.PASSED:
         passed = [c.message for c in mine if c.status is CheckStatus.PASSED]
         message = "; ".join(passed) if passed else worst.message

@@ -33,6 +33,7 @@ _STATE: Final = (
     "verified_keys",
     "binding_problem_message",
     "binding_unreachable",
+    "issuer_bound",
     "stop_reason",
     "proof_ok",
 )

@@ -5,7 +5,10 @@ conformance). One credential per rule, signed here with real keys."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.verification.support import (
     V2,
@@ -18,6 +21,7 @@ from tests.verification.support import (
 )
 from verification import Dimension, Verdict, Verifier
 from verification.fetch import MappedFetcher
+from verification.issuer_registry import RegistryFileError, StaticIssuerRegistry
 
 LIST_URL = "https://status.example/lists/1"
 VC1 = "https://www.w3.org/2018/credentials/v1"
@@ -52,6 +56,7 @@ async def test_a_verified_badge_is_authentic_active_current_and_conforming() -> 
         "conformance": "conforms",
         "recipient": "not_checked",
         "endorsements": "not_checked",
+        "issuer": "not_checked",
     }
 
 
@@ -170,6 +175,37 @@ async def test_the_report_carries_each_dimension_with_its_checks() -> None:
     authenticity = report["dimensions"]["authenticity"]
     assert authenticity["state"] == "authentic"
     assert authenticity["checks"] == ["parse", "jsonld", "proof", "key_binding"]
+    assert report["dimensions"]["issuer"]["checks"] == ["known_issuer"]
     assert report["dimensions"]["conformance"]["checks"] == ["data_model", "schema", "refresh"]
     assert all("dimension" in check for check in report["checks"])
     assert report["reason"].startswith("signature valid;")
+
+
+async def test_a_registry_names_an_authentic_issuer_and_never_a_forger() -> None:
+    issuer, impostor = DidKeyIssuer(), DidKeyIssuer()
+    registry = StaticIssuerRegistry.from_document(
+        {"registry": {issuer.did: {"name": "District 9 PD", "url": "https://d9.example"}}},
+        "registry states.json",
+    )
+    checking = Verifier(fetcher=MappedFetcher({}), clock=fixed_clock, issuer_registry=registry)
+
+    listed = await checking.verify(issuer.issue())
+    assert listed.verdict is Verdict.VERIFIED
+    assert listed.dimensions[Dimension.ISSUER].state == "known"
+    assert "listed by registry states.json as District 9 PD" in listed.check("known_issuer").message
+
+    unlisted = await checking.verify(impostor.issue())
+    assert unlisted.verdict is Verdict.VERIFIED  # most genuine issuers are in no registry
+    assert unlisted.dimensions[Dimension.ISSUER].state == "not_listed"
+
+    # Signed by the impostor in the listed issuer's name: the name is never lent to it.
+    forged = await checking.verify(impostor.sign(credential(issuer.did)))
+    assert forged.verdict is Verdict.INVALID
+    assert forged.dimensions[Dimension.ISSUER].state == "not_checked"
+
+
+def test_a_registry_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"issuers": []}', encoding="utf-8")
+    with pytest.raises(RegistryFileError, match=r"broken\.json"):
+        StaticIssuerRegistry.from_file(broken)

@@ -8,6 +8,7 @@ from verification.context import Step
 from verification.steps.binding import KeyBindingStep
 from verification.steps.data_model import DataModelStep
 from verification.steps.endorsements import EndorsementsStep
+from verification.steps.issuer import KnownIssuerStep
 from verification.steps.jsonld import JsonLdStep
 from verification.steps.parse import ParseStep
 from verification.steps.proof import ProofStep
@@ -29,6 +30,7 @@ DEFAULT_STEPS: Final[tuple[Step, ...]] = (
     ValidityStep(),
     RecipientStep(),
     EndorsementsStep(),
+    KnownIssuerStep(),
 )
 
 __all__ = ["DEFAULT_STEPS"]

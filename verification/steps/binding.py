@@ -26,6 +26,7 @@ class KeyBindingStep:
         issuer = issuer_id(ctx.credential)
         for key in ctx.verified_keys:
             if key.controller == issuer:
+                ctx.issuer_bound = True
                 return result(self, CheckStatus.PASSED, f"{key.id} is controlled by {issuer}")
         if ctx.binding_problem_message is not None:
             status = CheckStatus.ERROR if ctx.binding_unreachable else CheckStatus.FAILED
