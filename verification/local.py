@@ -10,6 +10,7 @@ bits are always read fresh.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 import uuid
@@ -37,15 +38,22 @@ from storage.models import Credential, Issuer, StatusList
 from verification.lru import LruCache
 from verification.resolvers import ResolvedKey, find_method, listed_keys
 from verification.status import (
+    ENTRY_TYPES,
+    ListEntry,
     ListVerifier,
     StatusChecker,
-    StatusOutcome,
     StatusResult,
-    bit_is_set,
+    issuer_warning,
+    length_problem,
+    parse_entry,
+    purpose_problem,
+    range_problem,
+    read_status,
+    status_error,
+    status_outcome,
 )
 
 _KEY_CACHE_SECONDS: Final = 60.0
-_PAST: Final = {"revocation": "revoked", "suspension": "suspended"}
 
 
 @dataclass(frozen=True)
@@ -182,18 +190,33 @@ class _OwnEntry:
     """A `credentialStatus` entry naming one of this service's lists."""
 
     position: int  # in the credential's entries
-    url: str
     slug: str
     list_id: uuid.UUID
-    index: int
-    purpose: object
+    entry: ListEntry
+
+    @property
+    def first_byte(self) -> int:
+        """Where the entry's status starts in the stored bits (SQL counts from 1)."""
+        return self.entry.first_bit // 8 + 1
+
+    @property
+    def byte_count(self) -> int:
+        """How many bytes the entry's `statusSize` bits touch."""
+        last_bit = self.entry.first_bit + self.entry.size - 1
+        return last_bit // 8 - self.entry.first_bit // 8 + 1
 
 
 class OwnStatusLists:
     """Reads bits of this service's status lists from the database; others go to `fallback`.
 
-    A credential's own entries are answered by one query that reads one byte of each list,
-    not the 16 KB lists themselves: this runs on every verification of an own credential.
+    A credential's own entries are answered by one query that reads the byte (or two) of
+    each list that holds the entry, not the 16 KB lists themselves: this runs on every
+    verification of an own credential. The answer is the one a third party fetching the
+    list would get (`BitstringStatusListChecker`), by the same rules: the entry's purpose
+    must be the list's, a list shorter than 131,072 entries or an index past its end is an
+    error, and a list signed by another issuer than the credential's is read with a warning.
+    The list's proof and validity window need no check here: the service signs its lists
+    itself, valid from their signing with no end.
     """
 
     def __init__(
@@ -218,10 +241,11 @@ class OwnStatusLists:
         foreign: list[int] = []
         for position, entry in enumerate(entries):
             url = entry.get("statusListCredential")
-            if not isinstance(url, str) or not url.startswith(self._prefix):
+            own_list = isinstance(url, str) and url.startswith(self._prefix)
+            if not own_list or entry.get("type") not in ENTRY_TYPES:
                 foreign.append(position)
                 continue
-            parsed = self._own_entry(position, url, entry)
+            parsed = self._own_entry(position, entry)
             if isinstance(parsed, StatusResult):
                 results[position] = parsed
             else:
@@ -237,23 +261,20 @@ class OwnStatusLists:
                 results[item.position] = _own_outcome(item, rows.get(item.position), issuer_id)
         return [results[position] for position in range(len(entries))]
 
-    def _own_entry(
-        self, position: int, url: str, entry: Mapping[str, Any]
-    ) -> _OwnEntry | StatusResult:
-        slug, _, list_ref = url.removeprefix(self._prefix).partition("/")
-        index = entry.get("statusListIndex")
+    def _own_entry(self, position: int, raw: Mapping[str, Any]) -> _OwnEntry | StatusResult:
+        entry = parse_entry(raw)
+        if isinstance(entry, str):
+            return status_error(entry)
+        slug, _, list_ref = entry.url.removeprefix(self._prefix).partition("/")
         try:
             list_id = uuid.UUID(list_ref)
-            bit = int(str(index))
         except ValueError:
-            return StatusResult(StatusOutcome.ERROR, f"malformed status entry for {url}")
-        if bit < 0:
-            return StatusResult(StatusOutcome.ERROR, f"index {index} is outside {url}")
-        return _OwnEntry(position, url, slug, list_id, bit, entry.get("statusPurpose"))
+            return status_error(f"status list {entry.url} is not a list of this service")
+        return _OwnEntry(position, slug, list_id, entry)
 
     async def _read_bytes(self, entries: Sequence[_OwnEntry]) -> dict[int, Row[Any]]:
-        """Per entry position: the list's signer, purpose, size in bytes and the byte that
-        holds the entry's bit (empty when the index is past the end)."""
+        """Per entry position: the list's signer, purpose, size in bytes and the bytes that
+        hold the entry's status (fewer, or none, when the index is past the end)."""
         params: dict[str, Any] = {}
         for n, item in enumerate(entries):
             params.update(
@@ -261,7 +282,8 @@ class OwnStatusLists:
                     f"position_{n}": item.position,
                     f"list_{n}": item.list_id,
                     f"slug_{n}": item.slug,
-                    f"byte_{n}": item.index // 8 + 1,
+                    f"byte_{n}": item.first_byte,
+                    f"count_{n}": item.byte_count,
                 }
             )
         async with self._sessions() as session:
@@ -279,7 +301,11 @@ def _bytes_query(count: int) -> Select[Any] | CompoundSelect[Any]:
             StatusList.signing_did,
             StatusList.purpose,
             func.length(StatusList.bits).label("size"),
-            func.substr(StatusList.bits, bindparam(f"byte_{n}", type_=Integer), 1).label("byte"),
+            func.substr(
+                StatusList.bits,
+                bindparam(f"byte_{n}", type_=Integer),
+                bindparam(f"count_{n}", type_=Integer),
+            ).label("chunk"),
         )
         .join(Issuer, Issuer.id == StatusList.issuer_id)
         .where(
@@ -292,16 +318,18 @@ def _bytes_query(count: int) -> Select[Any] | CompoundSelect[Any]:
 
 
 def _own_outcome(item: _OwnEntry, row: Row[Any] | None, issuer_id: str | None) -> StatusResult:
+    entry = item.entry
     if row is None:
-        return StatusResult(StatusOutcome.ERROR, f"status list {item.url} does not exist")
-    if row.signing_did != issuer_id or row.purpose != item.purpose:
-        return StatusResult(
-            StatusOutcome.ERROR, f"status list {item.url} is not this issuer's {row.purpose} list"
-        )
-    if item.index >= row.size * 8:
-        return StatusResult(StatusOutcome.ERROR, f"index {item.index} is outside {item.url}")
-    if not bit_is_set(bytes(row.byte), item.index % 8):
-        return StatusResult(StatusOutcome.OK, f"not {_PAST[row.purpose]} ({item.url})")
-    if row.purpose == "revocation":
-        return StatusResult(StatusOutcome.REVOKED, f"revoked by its issuer ({item.url})")
-    return StatusResult(StatusOutcome.SUSPENDED, f"suspended by its issuer ({item.url})")
+        return status_error(f"status list {entry.url} does not exist")
+    bit_count = row.size * 8
+    problem = (
+        purpose_problem(entry.url, row.purpose, entry.purpose)
+        or length_problem(entry.url, bit_count, entry)
+        or range_problem(entry.url, bit_count, entry)
+    )
+    if problem is not None:
+        return status_error(problem)
+    value = read_status(bytes(row.chunk), entry.first_bit % 8, entry.size)
+    result = status_outcome(entry, value)
+    warning = issuer_warning(entry.url, row.signing_did, issuer_id)
+    return dataclasses.replace(result, warning=warning) if warning else result

@@ -1,29 +1,42 @@
 """Credential status (OB 3.0 §9.1 step 4): is the credential revoked or suspended?
 
 `StatusChecker` is the injection point: the service may answer its own credentials from its
-database; `BitstringStatusListChecker` is what a third party does (W3C Bitstring Status
-List §3.2): fetch the `statusListCredential` through the safe fetcher (JSON with an embedded
-proof, or a VC-JWT as some issuers publish it), verify it with the same proof and binding
-checks as any credential (`verify_list`, supplied by the pipeline), require the same issuer
-as the credential, decode `encodedList` (multibase base64url of a GZIP bitstring, inflated
-with a size limit) and read the bit, index 0 being the left-most bit of the first byte. A
-list that cannot be fetched or verified is an error (the verdict becomes "cannot verify"),
-never "revoked".
+database; `BitstringStatusListChecker` is what a third party does, following the validate
+algorithm of W3C Bitstring Status List v1.0 §3.2:
+
+- fetch the `statusListCredential` through the safe fetcher (JSON with an embedded proof,
+  or a VC-JWT as some issuers publish it) and verify it with the same proof, binding and
+  validity checks as any credential (`verify_list`, supplied by the pipeline): a list that
+  cannot be fetched (STATUS_RETRIEVAL_ERROR), does not verify (STATUS_VERIFICATION_ERROR)
+  or is outside its own validity window cannot establish the status;
+- the entry's `statusPurpose` must be one of the list's (STATUS_VERIFICATION_ERROR);
+- decode `encodedList` (multibase base64url of a GZIP bitstring, inflated with a size
+  limit); a list of fewer than 131,072 entries of `statusSize` bits is refused
+  (STATUS_LIST_LENGTH_ERROR), and so is an index past its end (RANGE_ERROR);
+- read the `statusSize` bits at `statusListIndex` times `statusSize`, index 0 being the left-most
+  bit of the first byte.
+
+Every such failure is an error (the verdict becomes "cannot verify"), never "revoked". A
+list signed by another issuer than the credential's is read all the same, with a warning:
+no specification requires the same issuer, and hosted status services sign with their own
+keys. The entry and bit rules are shared with the service's own-list reader
+(`verification.local.OwnStatusLists`), so both answer the same way.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from verification.fetch import Fetcher, FetchError
 from verification.inputs import InputError, InputLimits, Presented, read_presented
-from verification.model import issuer_id, subject_of, types_of
+from verification.model import issuer_id, subject_of, types_of, valid_from, valid_until
 from verification.report import Verdict, VerificationReport
 
 ENTRY_TYPES: Final = ("BitstringStatusListEntry", "StatusList2021Entry")
@@ -32,6 +45,14 @@ LIST_ACCEPT: Final = (
     "application/vc+ld+json, application/vc, application/vc+jwt, application/jwt, "
     "application/json;q=0.9"
 )
+# §3.2 step 2: "Let minimumNumberOfEntries be 131,072 unless a different lower bound is
+# established by a specific ecosystem specification" (none is, for Open Badges).
+MIN_ENTRIES: Final = 131_072
+# statusSize > 1 needs 2^statusSize status messages: past this no credential can carry them.
+MAX_STATUS_SIZE: Final = 16
+# A set status of these purposes changes the verdict; any other purpose ("message",
+# "refresh", ...) is information about the credential, reported and never a revocation.
+_DECISIVE: Final = {"revocation": "revoked", "suspension": "suspended"}
 
 
 class StatusOutcome(StrEnum):
@@ -44,8 +65,11 @@ class StatusOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class StatusResult:
+    """What one status entry says; `warning` is worth telling but does not change it."""
+
     outcome: StatusOutcome
     message: str
+    warning: str | None = None
 
 
 # Verifies a fetched status list credential (JSON or VC-JWT) as the pipeline does any other.
@@ -68,11 +92,96 @@ class StatusChecker(Protocol):
         ...
 
 
-def _index(entry: Mapping[str, Any]) -> int | None:
-    value = entry.get("statusListIndex")
-    if isinstance(value, str) and value.isdigit():
+@dataclass(frozen=True)
+class ListEntry:
+    """A well-formed `BitstringStatusListEntry`: where its status is, and how to read it."""
+
+    url: str
+    purpose: str
+    index: int
+    size: int = 1
+    messages: Mapping[int, str] = field(default_factory=dict)  # status value -> message
+
+    @property
+    def first_bit(self) -> int:
+        """§3.2 step 10: the status is at "credentialIndex multiplied by the size"."""
+        return self.index * self.size
+
+
+def status_error(message: str) -> StatusResult:
+    return StatusResult(StatusOutcome.ERROR, message)
+
+
+def _index(value: Any) -> int | None:
+    # "an arbitrary size integer greater than or equal to 0, expressed as a string in base
+    # 10"; a JSON number is read too (the 1EdTech validator's fixtures use one).
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _status_size(entry: Mapping[str, Any]) -> int | str:
+    """`statusSize`: "If present, statusSize MUST be an integer greater than zero"; absent
+    it "MUST be processed as 1"."""
+    size = entry.get("statusSize", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        return f'"statusSize" must be a whole number greater than zero, not {size!r}'
+    if size > MAX_STATUS_SIZE:
+        return f'"statusSize" {size} is larger than this verifier reads ({MAX_STATUS_SIZE})'
+    return size
+
+
+def _status_messages(entry: Mapping[str, Any], size: int) -> dict[int, str] | str:
+    """`statusMessage`: "MAY be present if statusSize is 1, and MUST be present if statusSize
+    is greater than 1"; its length "MUST equal the number of possible status messages
+    indicated by statusSize", each element holding a hexadecimal "status" and a "message"."""
+    listed = entry.get("statusMessage")
+    possible = 1 << size
+    if listed is None:
+        return {} if size == 1 else f'"statusSize" is {size} but there is no "statusMessage"'
+    if not isinstance(listed, list) or len(listed) != possible:
+        return f'"statusMessage" must list {possible} messages, one per value of {size} bit(s)'
+    messages: dict[int, str] = {}
+    for item in listed:
+        status = item.get("status") if isinstance(item, dict) else None
+        message = item.get("message") if isinstance(item, dict) else None
+        value = _hex(status)
+        if value is None or value >= possible or value in messages or not isinstance(message, str):
+            return (
+                '"statusMessage" entries need a distinct hexadecimal "status" (such as "0x1") '
+                f'below {possible:#x} and a "message"; {item!r} is not one'
+            )
+        messages[value] = message
+    return messages
+
+
+def _hex(value: Any) -> int | None:
+    """A status value as `statusMessage` writes it: a hexadecimal string such as "0x2"."""
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    try:
+        number = int(value, 16)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def parse_entry(entry: Mapping[str, Any]) -> ListEntry | str:
+    """The entry's status location and reading rules, or why it is malformed."""
+    purpose, index = entry.get("statusPurpose"), _index(entry.get("statusListIndex"))
+    url = entry.get("statusListCredential")
+    if not isinstance(purpose, str) or index is None or not isinstance(url, str):
+        return (
+            f"{entry.get('type')} needs a string statusPurpose, a non-negative "
+            "statusListIndex and a statusListCredential URL"
+        )
+    size = _status_size(entry)
+    if isinstance(size, str):
+        return size
+    messages = _status_messages(entry, size)
+    if isinstance(messages, str):
+        return messages
+    return ListEntry(url, purpose, index, size, messages)
 
 
 def decode_bitstring(encoded: Any, max_bytes: int) -> bytes:
@@ -99,6 +208,74 @@ def bit_is_set(bitstring: bytes, index: int) -> bool:
     return bool(bitstring[index // 8] >> (7 - index % 8) & 1)
 
 
+def read_status(bitstring: bytes, first_bit: int, size: int) -> int:
+    """The `size`-bit value starting at `first_bit`, its left-most bit the most significant."""
+    value = 0
+    for position in range(first_bit, first_bit + size):
+        value = value << 1 | bit_is_set(bitstring, position)
+    return value
+
+
+def purpose_problem(url: str, list_purposes: Any, purpose: str) -> str | None:
+    """§3.2 step 5: the entry's purpose must equal "a statusPurpose value in the
+    statusListCredential" (one string, or several in an array)."""
+    allowed = list_purposes if isinstance(list_purposes, list) else [list_purposes]
+    if purpose in allowed:
+        return None
+    named = [p for p in allowed if isinstance(p, str)]
+    stated = " or ".join(f'"{p}"' for p in named) if named else "no purpose at all"
+    return f'status list {url} is for {stated}, not for "{purpose}"'
+
+
+def length_problem(url: str, bit_count: int, entry: ListEntry) -> str | None:
+    """§3.2 step 9: "If the length of bitstring divided by statusSize is less than
+    minimumNumberOfEntries, raise a STATUS_LIST_LENGTH_ERROR". A short list could single a
+    credential out (the minimum is what gives its holders herd privacy)."""
+    entries = bit_count // entry.size
+    if entries >= MIN_ENTRIES:
+        return None
+    return (
+        f"status list {url} is too short: it holds {entries:,} entries, and a Bitstring "
+        f"Status List must hold at least {MIN_ENTRIES:,}; the credential's status cannot "
+        "be established from it"
+    )
+
+
+def range_problem(url: str, bit_count: int, entry: ListEntry) -> str | None:
+    """§3.2 step 10: an index outside the bitstring is a RANGE_ERROR."""
+    if entry.first_bit + entry.size <= bit_count:
+        return None
+    return (
+        f"statusListIndex {entry.index} is past the end of {url} "
+        f"({bit_count // entry.size:,} entries)"
+    )
+
+
+def status_outcome(entry: ListEntry, value: int) -> StatusResult:
+    """What the status value read for `entry` means (§3.2 steps 11-13)."""
+    where = f"{entry.url}, index {entry.index}"
+    note = entry.messages.get(value)
+    said = f': "{note}"' if note else ""
+    past = _DECISIVE.get(entry.purpose)
+    if past is None:
+        return StatusResult(
+            StatusOutcome.OK,
+            f'"{entry.purpose}" status is {value:#x}{said} ({where}; informational)',
+        )
+    if value == 0:
+        return StatusResult(StatusOutcome.OK, f"not {past} ({where})")
+    # A multi-bit revocation or suspension status: any value but 0x0 is set.
+    outcome = StatusOutcome.REVOKED if entry.purpose == "revocation" else StatusOutcome.SUSPENDED
+    return StatusResult(outcome, f"{past} by its issuer{said} ({where})")
+
+
+def issuer_warning(url: str, signer: str | None, issuer: str | None) -> str | None:
+    """A list signed by someone else is still read; the reader is told whose word it is."""
+    if signer == issuer:
+        return None
+    return f"status list {url} is signed by {signer}, not by the credential's issuer {issuer}"
+
+
 class BitstringStatusListChecker:
     """Reads `BitstringStatusListEntry` (and legacy `StatusList2021Entry`) via the fetcher."""
 
@@ -107,12 +284,10 @@ class BitstringStatusListChecker:
         fetcher: Fetcher,
         *,
         max_list_bytes: int = 2 * 1024 * 1024,
-        require_same_issuer: bool = True,
         limits: InputLimits = InputLimits(),
     ) -> None:
         self._fetcher = fetcher
         self._max_list_bytes = max_list_bytes
-        self._require_same_issuer = require_same_issuer
         self._limits = limits
 
     async def check(
@@ -125,43 +300,39 @@ class BitstringStatusListChecker:
         return [await self._check_one(entry, issuer_id, verify_list) for entry in entries]
 
     async def _check_one(
-        self, entry: Mapping[str, Any], issuer_id: str | None, verify_list: ListVerifier
+        self, raw: Mapping[str, Any], issuer: str | None, verify_list: ListVerifier
     ) -> StatusResult:
-        kind = entry.get("type")
+        kind = raw.get("type")
         if kind not in ENTRY_TYPES:
             return StatusResult(StatusOutcome.UNSUPPORTED, f"status type {kind!r} is not read")
-        purpose, index = entry.get("statusPurpose"), _index(entry)
-        url = entry.get("statusListCredential")
-        if not isinstance(purpose, str) or index is None or not isinstance(url, str):
-            return StatusResult(
-                StatusOutcome.ERROR,
-                f"{kind} needs a string statusPurpose, a non-negative statusListIndex "
-                "and a statusListCredential URL",
-            )
+        entry = parse_entry(raw)
+        if isinstance(entry, str):
+            return status_error(entry)
         try:
-            presented = await self._fetch_list(url)
-        except (FetchError, InputError) as error:
-            return StatusResult(StatusOutcome.ERROR, f"status list unavailable: {error}")
+            presented = await self._fetch_list(entry.url)
+        except (FetchError, InputError) as unavailable:
+            return status_error(f"status list unavailable: {unavailable}")
         report = await verify_list(presented)
-        problem = self._list_problem(report, url, purpose, issuer_id)
+        listed = report.credential or {}
+        problem = _verification_problem(report, entry.url) or _subject_problem(listed, entry)
         if problem is not None:
-            return StatusResult(StatusOutcome.ERROR, problem)
-        subject = subject_of(report.credential or {}) or {}
+            return status_error(problem)
+        result = self._read(subject_of(listed) or {}, entry)
+        warning = issuer_warning(entry.url, issuer_id(listed), issuer)
+        return dataclasses.replace(result, warning=warning) if warning else result
+
+    def _read(self, subject: Mapping[str, Any], entry: ListEntry) -> StatusResult:
         try:
             bits = decode_bitstring(subject.get("encodedList"), self._max_list_bytes)
-        except ValueError as error:
-            return StatusResult(StatusOutcome.ERROR, f"status list {url}: {error}")
-        if index >= len(bits) * 8:
-            return StatusResult(
-                StatusOutcome.ERROR, f"statusListIndex {index} is past the end of {url}"
-            )
-        if not bit_is_set(bits, index):
-            return StatusResult(StatusOutcome.OK, f"not {_past(purpose)} ({url}, index {index})")
-        if purpose == "revocation":
-            return StatusResult(StatusOutcome.REVOKED, f"revoked by its issuer ({url})")
-        if purpose == "suspension":
-            return StatusResult(StatusOutcome.SUSPENDED, f"suspended by its issuer ({url})")
-        return StatusResult(StatusOutcome.OK, f'"{purpose}" status bit is set (informational)')
+        except ValueError as malformed:
+            return status_error(f"status list {entry.url}: {malformed}")
+        bit_count = len(bits) * 8
+        problem = length_problem(entry.url, bit_count, entry) or range_problem(
+            entry.url, bit_count, entry
+        )
+        if problem is not None:
+            return status_error(problem)
+        return status_outcome(entry, read_status(bits, entry.first_bit, entry.size))
 
     async def _fetch_list(self, url: str) -> Presented:
         """The list credential at `url`: JSON with an embedded proof, or a VC-JWT."""
@@ -171,26 +342,30 @@ class BitstringStatusListChecker:
             raise InputError(f"{url} returned a baked image, not a status list credential")
         return presented
 
-    def _list_problem(
-        self, report: VerificationReport, url: str, purpose: str, expected_issuer: str | None
-    ) -> str | None:
-        if report.verdict is not Verdict.VERIFIED:
-            reason = report.decided_by.message if report.decided_by else report.verdict.value
-            return f"status list {url} does not verify ({report.verdict.value}): {reason}"
-        listed = report.credential or {}
-        if self._require_same_issuer and issuer_id(listed) != expected_issuer:
-            return (
-                f"status list {url} is issued by {issuer_id(listed)}, not the credential's issuer"
-            )
-        subject = subject_of(listed)
-        if subject is None or not set(types_of(subject)) & set(LIST_TYPES):
-            return f"status list {url} has no BitstringStatusList subject"
-        list_purposes = subject.get("statusPurpose")
-        allowed = list_purposes if isinstance(list_purposes, list) else [list_purposes]
-        if purpose not in allowed:
-            return f'status list {url} is for {list_purposes!r}, not "{purpose}"'
-        return None
+
+def _verification_problem(report: VerificationReport, url: str) -> str | None:
+    """§3.2 step 4: "ensure that all proofs verify successfully"; and a list is only the
+    issuer's word while it is valid (its validFrom/validUntil, against the verifier's clock)."""
+    listed = report.credential or {}
+    if report.verdict is Verdict.EXPIRED:
+        _, end = valid_until(listed)
+        return (
+            f"status list {url} expired on {end}, so the credential's status cannot be established"
+        )
+    if report.verdict is Verdict.NOT_YET_VALID:
+        _, start = valid_from(listed)
+        return (
+            f"status list {url} is not valid until {start}, so the credential's status "
+            "cannot be established"
+        )
+    if report.verdict is not Verdict.VERIFIED:
+        reason = report.decided_by.message if report.decided_by else report.verdict.value
+        return f"status list {url} does not verify ({report.verdict.value}): {reason}"
+    return None
 
 
-def _past(purpose: str) -> str:
-    return {"revocation": "revoked", "suspension": "suspended"}.get(purpose, f"flagged ({purpose})")
+def _subject_problem(listed: Mapping[str, Any], entry: ListEntry) -> str | None:
+    subject = subject_of(listed)
+    if subject is None or not set(types_of(subject)) & set(LIST_TYPES):
+        return f"status list {entry.url} has no BitstringStatusList subject"
+    return purpose_problem(entry.url, subject.get("statusPurpose"), entry.purpose)

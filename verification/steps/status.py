@@ -2,11 +2,14 @@
 
 Skipped when the signature did not verify (as the digitalbazaar verifier does: a forged
 credential's status list says nothing). Each `credentialStatus` entry is checked; the
-status list credential itself is verified by the same pipeline, one level deeper.
+status list credential itself is verified by the same pipeline, one level deeper. A list
+that the checker read but had something to tell about (signed by another issuer than the
+credential's) makes a passing check a warning.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from verification.context import RunContext, result
@@ -19,7 +22,7 @@ from verification.report import (
     Verdict,
     VerificationReport,
 )
-from verification.status import StatusOutcome
+from verification.status import StatusOutcome, StatusResult
 
 
 class StatusStep:
@@ -46,15 +49,31 @@ class StatusStep:
         outcomes = await checker.check(
             entries, issuer_id=issuer_id(credential), verify_list=verify_list
         )
+        return self._summary(outcomes)
+
+    def _summary(self, outcomes: Sequence[StatusResult]) -> CheckResult:
+        """One check for all entries: revoked, then suspended, then unknown, then fine.
+
+        Warnings (a list signed by another issuer) ride along with whatever decides, and
+        turn a pass into a warning: worth telling, the verdict stays the same.
+        """
+        warnings = [o.warning for o in outcomes if o.warning]
         for outcome, verdict in (
             (StatusOutcome.REVOKED, Verdict.REVOKED),
             (StatusOutcome.SUSPENDED, Verdict.SUSPENDED),
         ):
             hit = next((o for o in outcomes if o.outcome is outcome), None)
             if hit is not None:
-                return result(self, CheckStatus.FAILED, hit.message, verdict)
+                return result(self, CheckStatus.FAILED, _join([hit.message], warnings), verdict)
         # An unreadable or unsupported status could hide a revocation: cannot verify.
         errors = [o.message for o in outcomes if o.outcome is not StatusOutcome.OK]
         if errors:
-            return result(self, CheckStatus.ERROR, "; ".join(errors))
-        return result(self, CheckStatus.PASSED, "; ".join(o.message for o in outcomes))
+            return result(self, CheckStatus.ERROR, _join(errors, warnings))
+        passed = [o.message for o in outcomes]
+        if warnings:
+            return result(self, CheckStatus.WARNING, _join(passed, warnings))
+        return result(self, CheckStatus.PASSED, _join(passed, []))
+
+
+def _join(messages: Sequence[str], warnings: Sequence[str]) -> str:
+    return "; ".join([*messages, *warnings])
