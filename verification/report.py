@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Literal
 
-from verification.model import is_open_badge
+from verification.model import ACHIEVEMENT_TYPES, is_open_badge, types_of
 
 
 class CheckStatus(StrEnum):
@@ -283,6 +283,12 @@ class VerificationReport:
     @property
     def verified(self) -> bool:
         return self.verdict is Verdict.VERIFIED
+
+    @property
+    def is_achievement_credential(self) -> bool:
+        """Whether it is an Open Badge awarding an achievement (what a backpack keeps and
+        what counts toward a stack), as opposed to any other VC or an endorsement."""
+        return bool(set(types_of(self.credential)) & set(ACHIEVEMENT_TYPES))
 
     @property
     def reason(self) -> str | None:

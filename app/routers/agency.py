@@ -243,7 +243,11 @@ async def submit(
         report = await state.verifier.verify(presented, recipient=query)
         recipient_check = report.check("recipient")
         named = recipient_check is not None and recipient_check.status.value == "passed"
-        accepted = named and report.verdict in (Verdict.VERIFIED, Verdict.EXPIRED)
+        accepted = (
+            named
+            and report.is_achievement_credential
+            and report.verdict in (Verdict.VERIFIED, Verdict.EXPIRED)
+        )
         row = await record_submission(
             session,
             caller.agency,

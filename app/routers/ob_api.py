@@ -188,6 +188,8 @@ async def upsert_credential(
     if report.verdict not in _KEPT_VERDICTS or credential is None or report.format is None:
         reason = report.reason or report.verdict.value
         raise ImsxError(400, f"the credential did not verify ({report.verdict.value}): {reason}")
+    if not report.is_achievement_credential:
+        raise ImsxError(400, "not an Open Badge: its type names no OpenBadgeCredential")
     if await backpack.issued_here(session, who.teacher, state.settings.public_url, credential):
         # Issued here to her: it is in her account already.
         return _echo(request, presented.jwt, presented.credential or credential, 200)

@@ -65,7 +65,8 @@ def _response_errors(body: dict[str, Any]) -> list[str]:
     errors = schema_errors({**body, "credential": []}, CREDENTIALS)
     for credential in body["credential"]:
         entries = credential.get("credentialStatus")
-        variants = [{**credential, "credentialStatus": e} for e in entries] if entries else []
+        several = isinstance(entries, list) and entries
+        variants = [{**credential, "credentialStatus": e} for e in entries] if several else []
         for variant in variants or [credential]:
             errors += schema_errors({"credential": [variant]}, CREDENTIALS)
     return errors
@@ -581,6 +582,33 @@ async def test_a_tampered_credential_is_refused_and_nothing_is_stored(
     assert "did not verify" in response.json()["imsx_description"]
     assert await _held(sessions, address, vault) == []
     assert listed.json() == {"credential": [], "compactJwsString": []}
+    await app.http.aclose()
+
+
+async def test_a_verified_credential_that_is_no_open_badge_is_refused(
+    server: str, sessions: Any, vault: KeyVault
+):
+    """The verifier checks any VC; a backpack keeps only Open Badges."""
+    address = _email()
+    app = await _authorized(server, sessions, vault, address, " ".join(OB_SCOPES))
+    key = Ed25519PrivateKey.generate()
+    plain = _unsigned_badge(address, key)
+    plain["type"] = ["VerifiableCredential"]
+    plain["@context"] = plain["@context"][:1]
+    plain["issuer"] = did_key_for(key.public_key())
+    plain["credentialSubject"] = {
+        "id": "did:example:teacher-1",
+        "name": "Licensed teacher",
+    }
+    signed = sign_document(
+        plain, key, did_key_verification_method(key.public_key()), datetime(2025, 3, 1, tzinfo=UTC)
+    )
+
+    response = await app.http.post(app.api + "/credentials", json=signed, headers=app.bearer())
+
+    _imsx(response, 400, "invalid_data")
+    assert "not an Open Badge" in response.json()["imsx_description"]
+    assert await _held(sessions, address, vault) == []
     await app.http.aclose()
 
 

@@ -141,11 +141,15 @@ async def test_an_mc_approved_after_it_was_earned_counts_from_its_approval(
     assert after["met"] is True
 
 
-def _foreign_credential(achievement_id: str, email: str) -> dict[str, Any]:
+def _foreign_credential(
+    achievement_id: str, email: str, types: list[str] | None = None
+) -> dict[str, Any]:
     """An OB 3.0 credential from another issuer (a did:key), naming the teacher by e-mail."""
     key = Ed25519PrivateKey.generate()
     issuer = did_key_for(key.public_key())
     credential = unsigned_open_badge(issuer)
+    if types is not None:
+        credential["type"] = types
     credential["id"] = "urn:uuid:5b0e7f2a-0d6c-4f55-8d3e-7c1d2a9b0001"
     credential["validFrom"] = _ago(300)
     subject = credential["credentialSubject"]
@@ -203,6 +207,33 @@ async def test_another_issuers_credential_counts_once_verified_and_a_tampered_on
     result = await _evaluate(agency, stack)
     assert result["met"] is True
     assert any("failed verification" in item["reason"] for item in result["rejected"])
+
+
+async def test_a_verified_credential_that_is_no_open_badge_never_counts(
+    provider: Provider, agency: AgencyClient
+):
+    """Any VC is verified, but only an Open Badge awarding an achievement is a submission."""
+    mcs = await _literacy_mcs(provider, 2)
+    for item in mcs:
+        await _approve(agency, item["url"])
+        await _award(provider, item, 100)
+    foreign_achievement = "https://provider.example.org/achievements/family-literacy"
+    await _approve(agency, foreign_achievement)
+    stack = await _renewal_stack(agency, [*mcs, {"url": foreign_achievement}])
+    plain = _foreign_credential(
+        foreign_achievement, "teacher@example.org", types=["VerifiableCredential"]
+    )
+    educator = {"email": "teacher@example.org"} | TEACHER
+
+    response = await agency.http.post(
+        "/v1/agency/submissions", json={"educator": educator, "credentials": [plain]}
+    )
+
+    assert response.status_code == 201, response.text
+    result = response.json()["results"][0]
+    assert (result["verdict"], result["namesEducator"]) == ("verified", True)
+    assert result["accepted"] is False
+    assert (await _evaluate(agency, stack))["met"] is False
 
 
 async def test_bad_stack_definitions_are_refused(
