@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(
         default=1_048_576, description="Largest document the verifier fetches."
     )
+    trust_dir: Path | None = Field(
+        default=None,
+        description="Folder of operator-supplied trust material the verifier uses before the "
+        "network: DID documents (dids/), fetched documents such as status lists "
+        "(documents/index.json) and extra JSON-LD contexts (contexts/index.json). Read once "
+        "at start-up; a malformed file stops start-up.",
+    )
+    trust_dir_only: bool = Field(
+        default=False,
+        description="Never fetch from the network what the trust folder does not hold "
+        "(air-gapped deployments): such fetches fail at once as not available offline.",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="SMTP server for e-mail (sign-in codes, claim links). Unset: mail is "
@@ -150,6 +162,12 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("LATTICE_PUBLIC_URL must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("trust_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `LATTICE_TRUST_DIR=` in a .env file means no folder, not the working directory.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("default_jwt_alg")
     @classmethod

@@ -15,13 +15,16 @@ from badges.mail import Mailer, SmtpSettings
 from badges.signing import Signer
 from keys.did_web import did_web_for
 from keys.master import MasterKey
+from schemas.contexts import register_contexts
 from storage.session import create_engine, create_session_factory
-from verification.fetch import FetchSettings, SafeFetcher
+from verification.fetch import Fetcher, FetchSettings, MappedFetcher, SafeFetcher
+from verification.issuer_registry import IssuerRegistries, OwnIssuers
 from verification.local import OwnCredentials, OwnIssuerKeys, OwnStatusLists
 from verification.pipeline import Verifier
 from verification.resolvers import default_resolver
 from verification.static_cache import StaticCheckCache
 from verification.status import BitstringStatusListChecker
+from verification.trust_dir import TrustMaterial, load_trust_dir
 
 # Issued credentials kept in memory for verification by URL: about 9 KB each (JSON and JWT).
 OWN_CREDENTIALS_CACHED: Final = 2048
@@ -64,8 +67,11 @@ def build_verifier(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[SafeFetcher, Verifier]:
     """One outbound client for the whole process, and a verifier that answers this
-    service's own keys and status lists from the database."""
+    service's own keys and status lists from the database, and what the operator's trust
+    folder holds (read here, once; TrustDirError names a malformed file) from memory."""
     public = settings.public_url
+    trust = load_trust_dir(settings.trust_dir) if settings.trust_dir else TrustMaterial()
+    register_contexts(trust.contexts)
     fetcher = SafeFetcher(
         FetchSettings(
             allow_insecure_http=settings.fetch_allow_http,
@@ -76,12 +82,17 @@ def build_verifier(
             blocked_prefixes=(f"{public}/v1/", f"{public}/oauth/", f"{public}/credentials/issue"),
         )
     )
+    # The trust folder answers first; with trust_dir_only nothing else is fetched.
+    outbound: Fetcher = MappedFetcher(
+        trust.documents, fallback=None if settings.trust_dir_only else fetcher
+    )
     resolver = default_resolver(
-        fetcher,
+        outbound,
         local=OwnIssuerKeys(sessions, public),
         did_web_scheme="http" if settings.fetch_allow_http else "https",
+        trusted=trust.did_documents,
     )
-    checker = OwnStatusLists(sessions, public, BitstringStatusListChecker(fetcher))
+    checker = OwnStatusLists(sessions, public, BitstringStatusListChecker(outbound))
     own = did_web_for(public, "issuers") + ":"
 
     def own_issuer(credential: Mapping[str, Any] | None) -> bool:
@@ -89,11 +100,15 @@ def build_verifier(
         issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
         return isinstance(issuer_id, str) and issuer_id.startswith(own)
 
+    registries = IssuerRegistries(
+        [OwnIssuers(lambda issuer_id: issuer_id.startswith(own)), *trust.registries]
+    )
     verifier = Verifier(
-        fetcher=fetcher,
+        fetcher=outbound,
         resolver=resolver,
         status_checker=checker,
         static_cache=StaticCheckCache(own_issuer),
+        issuer_registry=registries,
     )
     return fetcher, verifier
 

@@ -4,6 +4,13 @@ Every document listed in `spec/document-loader-map.json` (both `jsonldContexts` 
 `jsonSchemas`) is read from disk at most once per process and shared: callers must treat
 what `load_document` returns as read-only. Nothing is ever fetched from the network; an
 unknown URL raises `UnknownDocumentError`.
+
+An operator may add contexts of their own at start-up (`register_contexts`, fed from the
+trust folder, `LATTICE_TRUST_DIR`). They are added, never swapped: a bundled URL cannot be
+replaced and a registered one cannot change, because `schemas.jsonld` pins each context
+document it has loaded (and pyld caches what it resolved from it) for the life of the process.
+A URL that was unknown before has left nothing in those caches (a refused load is not cached),
+so adding it later is safe.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ _MAP_FILE: Final = "document-loader-map.json"
 _lock = threading.Lock()
 _documents: dict[str, dict[str, Any]] = {}
 _url_map: tuple[dict[str, str], dict[str, str]] | None = None
+_registered: dict[str, dict[str, Any]] = {}
 
 
 class UnknownDocumentError(LookupError):
@@ -49,8 +57,36 @@ def _maps() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def is_known_context(url: str) -> bool:
-    """Whether `url` is a JSON-LD context bundled with Lattice."""
-    return url in _maps()[0]
+    """Whether `url` is a JSON-LD context bundled with Lattice or registered at start-up."""
+    return url in _maps()[0] or url in _registered
+
+
+def is_bundled(url: str) -> bool:
+    """Whether `url` is a context or JSON Schema shipped with Lattice (not registered later)."""
+    contexts, schemas = _maps()
+    return url in contexts or url in schemas
+
+
+def register_contexts(contexts: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add operator-supplied contexts (URL -> parsed document) for the rest of the process.
+
+    ValueError, and nothing registered, when a URL is bundled already, is registered with
+    other content, or a document is not a JSON-LD context (an object with `@context`).
+    """
+    added: dict[str, dict[str, Any]] = {}
+    for url, document in contexts.items():
+        if is_bundled(url):
+            raise ValueError(f"{url} is bundled with Lattice and cannot be replaced")
+        if not isinstance(document, Mapping) or "@context" not in document:
+            raise ValueError(f"the context for {url} is not a JSON object with @context")
+        known = _registered.get(url)
+        if known is not None and known != document:
+            raise ValueError(f"{url} is registered already with other content")
+        added[url] = copy.deepcopy(dict(document))
+    with _lock:
+        for url, document in added.items():
+            _registered.setdefault(url, document)
+            _documents.setdefault(url, _registered[url])
 
 
 def load_document(url: str) -> dict[str, Any]:
@@ -61,7 +97,10 @@ def load_document(url: str) -> dict[str, Any]:
     contexts, schemas = _maps()
     relative = contexts.get(url) or schemas.get(url)
     if relative is None:
-        raise UnknownDocumentError(url)
+        registered = _registered.get(url)
+        if registered is None:
+            raise UnknownDocumentError(url)
+        return registered
     with _lock:
         document = _documents.get(url)
         if document is None:

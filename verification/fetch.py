@@ -13,12 +13,14 @@ differently within milliseconds (DNS rebinding) is not fully excluded; deploy be
 egress proxy or firewall that also refuses private ranges.
 
 `Fetcher` is the protocol the resolvers and status checker use; `MappedFetcher` serves a
-fixed URL -> document map (offline fixtures, or documents the service already holds).
+fixed URL -> document map (offline fixtures, the operator's trust folder in front of the
+network, or documents the service already holds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import re
 import socket
@@ -37,7 +39,8 @@ _MAX_AGE: Final = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNO
 
 
 class FetchError(Exception):
-    """A document could not be fetched; `reason` is a stable code, the message a sentence."""
+    """A document could not be fetched; `reason` is a stable code, the message a sentence in
+    plain words (reports are public: never the operating system's error text)."""
 
     def __init__(self, reason: str, message: str, *, url: str, status: int | None = None):
         super().__init__(message)
@@ -165,12 +168,19 @@ class SafeFetcher:
                 raise FetchError("blocked", f"{url} is not a place the verifier fetches", url=url)
         if self.settings.allow_private_networks:
             return
+        timeout = self.settings.timeout_seconds
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(
+                    parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+                ),
+                timeout,
             )
-        except OSError as error:
-            raise FetchError("dns", f"cannot resolve {parts.hostname}: {error}", url=url) from None
+        except TimeoutError:
+            why = f"cannot look up the host {parts.hostname} (DNS did not answer within "
+            raise FetchError("dns", _unfetched(url, why + f"{timeout:g} s)"), url=url) from None
+        except OSError:
+            raise FetchError("dns", _unfetched(url, _no_dns(parts.hostname)), url=url) from None
         for info in infos:
             address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
             if not _is_public(address):
@@ -214,9 +224,12 @@ class SafeFetcher:
                     headers=dict(response.headers),
                 )
         except httpx.TimeoutException:
-            raise FetchError("timeout", f"{url} did not answer in time", url=url) from None
+            why = f"timed out after {self.settings.timeout_seconds:g} s"
+            raise FetchError("timeout", _unfetched(url, why), url=url) from None
         except httpx.HTTPError as error:
-            raise FetchError("network", f"cannot fetch {url}: {error}", url=url) from None
+            raise FetchError(
+                "network", _unfetched(url, _network_failure(url, error)), url=url
+            ) from None
 
     async def _read(self, response: httpx.Response, url: str) -> bytes:
         limit = self.settings.max_bytes
@@ -238,6 +251,52 @@ class SafeFetcher:
             return
         fresh = 0 if "no-cache" in control else _max_age(document.headers)
         self._cache.put(url, _CacheEntry(document, self._clock() + fresh, etag))
+
+
+# Reports are read by people, not operators: say what failed in words, never the OS's text
+# ("[Errno -2] Name or service not known").
+_CONNECT_FAILURES: Final = {
+    errno.ECONNREFUSED: "the connection was refused",
+    errno.ECONNRESET: "the connection was reset",
+    errno.ENETUNREACH: "the network is unreachable",
+    errno.EHOSTUNREACH: "the host is unreachable",
+    errno.ECONNABORTED: "the connection was aborted",
+}
+
+
+def _unfetched(url: str, why: str) -> str:
+    return f"{url} could not be fetched: {why}"
+
+
+def _no_dns(host: str | None) -> str:
+    return f"cannot look up the host {host} (no answer from DNS)"
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _network_failure(url: str, error: httpx.HTTPError) -> str:
+    """A plain description of why httpx could not get an answer from `url`."""
+    parts = urlsplit(url)
+    address = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    causes = _causes(error)
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return _no_dns(parts.hostname)
+    for cause in causes:
+        if isinstance(cause, OSError) and cause.errno in _CONNECT_FAILURES:
+            return f"could not connect to {address} ({_CONNECT_FAILURES[cause.errno]})"
+    if isinstance(error, httpx.ConnectError):
+        return f"could not connect to {address}"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"{address} did not answer with valid HTTP"
+    return f"the connection to {address} failed"
 
 
 def _max_age(headers: Mapping[str, str]) -> int:

@@ -30,6 +30,12 @@ class IssuerRegistry(Protocol):
         """What this registry is, in words, for a report."""
         ...
 
+    @property
+    def lists_other_issuers(self) -> bool:
+        """Whether it may list issuers other than this service's own: only then is an
+        unlisted issuer worth a warning."""
+        ...
+
     async def lookup(self, issuer_id: str) -> KnownIssuer | None:
         """The registry's entry for `issuer_id`, or None when it does not list it."""
         ...
@@ -41,6 +47,8 @@ class RegistryFileError(ValueError):
 
 class StaticIssuerRegistry:
     """Issuers listed in a DCC-format registry document, read once."""
+
+    lists_other_issuers = True
 
     def __init__(self, entries: Mapping[str, KnownIssuer], description: str) -> None:
         self._entries = dict(entries)
@@ -77,6 +85,7 @@ class OwnIssuers:
     """This service's own issuers: it knows them because it holds their keys."""
 
     description = "this Lattice service"
+    lists_other_issuers = False
 
     def __init__(self, is_own: Callable[[str], bool]) -> None:
         self._is_own = is_own
@@ -94,6 +103,10 @@ class IssuerRegistries:
     @property
     def description(self) -> str:
         return ", ".join(registry.description for registry in self.registries)
+
+    @property
+    def lists_other_issuers(self) -> bool:
+        return any(registry.lists_other_issuers for registry in self.registries)
 
     async def lookup(self, issuer_id: str) -> KnownIssuer | None:
         for registry in self.registries:

@@ -221,6 +221,32 @@ class DidWebResolver:
         return document
 
 
+class TrustedDidDocuments:
+    """DID documents the operator supplied (the trust folder, `LATTICE_TRUST_DIR`): answered
+    from memory before any fetch, for air-gapped deployments and issuers whose servers the
+    verifier cannot reach. The document must list the key, as a fetched one must."""
+
+    def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
+        self._documents = dict(documents)
+
+    async def resolve(
+        self, key_ref: str, *, purpose: str = "assertionMethod"
+    ) -> ResolvedKey | None:
+        did, _, fragment = key_ref.partition("#")
+        document = self._documents.get(did)
+        if document is None:
+            return None
+        if not fragment:
+            raise KeyResolutionError(f"{key_ref} names a DID, not one of its keys (no #fragment)")
+        return find_method(document, key_ref, purpose)
+
+    async def keys_of(
+        self, did: str, *, purpose: str = "assertionMethod"
+    ) -> list[ResolvedKey] | None:
+        document = self._documents.get(did)
+        return None if document is None else listed_keys(document, purpose)
+
+
 class HttpsResolver:
     """An HTTPS key URL: a controller document listing the key, or a key document itself."""
 
@@ -282,14 +308,20 @@ class CompositeResolver:
 
 
 def default_resolver(
-    fetcher: Fetcher, *, local: KeyResolver | None = None, did_web_scheme: str = "https"
+    fetcher: Fetcher,
+    *,
+    local: KeyResolver | None = None,
+    did_web_scheme: str = "https",
+    trusted: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CompositeResolver:
     """did:key, did:jwk (local), did:web and HTTPS key URLs (through `fetcher`).
 
+    `trusted` DID documents (DID -> document) are answered before any of those.
     `did_web_scheme="http"` is for tests and local development against a loopback server.
     """
     return CompositeResolver(
         [
+            *([TrustedDidDocuments(trusted)] if trusted else []),
             DidKeyResolver(),
             DidJwkResolver(),
             DidWebResolver(fetcher, scheme=did_web_scheme),

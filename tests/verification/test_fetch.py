@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.verification.support import LocalServer
@@ -139,3 +141,61 @@ async def test_mapped_fetcher_serves_only_its_map() -> None:
     with pytest.raises(FetchError) as caught:
         await fetcher.fetch("https://example.org/b")
     assert caught.value.reason == "not_mapped"
+
+
+# Offline failures are described in plain words, never with the operating system's text
+# ("[Errno -2] Name or service not known"), and keep their machine-readable reason.
+RAW_SYSTEM_TEXT = ("Errno", "errno", "Name or service", "Connect call failed", "attempts failed")
+
+
+def _plain(error: FetchError) -> str:
+    message = str(error)
+    assert not any(raw in message for raw in RAW_SYSTEM_TEXT), message
+    return message
+
+
+@pytest.mark.parametrize("settings", [FetchSettings(), LOOPBACK], ids=["checked", "unchecked"])
+async def test_a_host_that_does_not_exist_is_named_plainly(settings: FetchSettings) -> None:
+    # .invalid never resolves (RFC 6761 §6.4). With private networks refused the verifier
+    # looks the host up itself first; otherwise httpx does when it connects.
+    url = "https://issuer.district9.invalid/.well-known/did.json"
+    async with SafeFetcher(settings) as fetcher:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(url)
+    assert _plain(caught.value) == (
+        f"{url} could not be fetched: cannot look up the host issuer.district9.invalid "
+        "(no answer from DNS)"
+    )
+    assert caught.value.reason == ("dns" if settings is not LOOPBACK else "network")
+
+
+async def test_a_refused_connection_is_named_plainly() -> None:
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/status/1"
+        async with SafeFetcher(LOOPBACK) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url)
+    assert _plain(caught.value) == (
+        f"{url} could not be fetched: could not connect to 127.0.0.1:{port} "
+        "(the connection was refused)"
+    )
+    assert caught.value.reason == "network"
+
+
+async def test_a_silent_server_times_out_plainly() -> None:
+    # The kernel completes the handshake for a listening socket nobody accepts from, so
+    # the request is sent and no answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/status/1"
+        settings = FetchSettings(
+            allow_insecure_http=True, allow_private_networks=True, timeout_seconds=0.3
+        )
+        async with SafeFetcher(settings) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url)
+    assert _plain(caught.value) == f"{url} could not be fetched: timed out after 0.3 s"
+    assert caught.value.reason == "timeout"

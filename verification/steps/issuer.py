@@ -31,6 +31,13 @@ class KnownIssuerStep:
                 "not looked up: the credential is not shown to be signed by its issuer",
             )
         found = await registry.lookup(issuer)
+        if found is None and not registry.lists_other_issuers:
+            return result(
+                self,
+                CheckStatus.NOT_APPLICABLE,
+                f"not one of {registry.description}'s issuers, and no issuer registry is "
+                "configured for others",
+            )
         if found is None:
             return result(
                 self,
