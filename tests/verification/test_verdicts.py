@@ -209,3 +209,21 @@ def test_a_registry_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> No
     broken.write_text('{"issuers": []}', encoding="utf-8")
     with pytest.raises(RegistryFileError, match=r"broken\.json"):
         StaticIssuerRegistry.from_file(broken)
+
+
+async def test_a_list_of_status_entries_is_a_conformance_warning_and_every_entry_is_read() -> None:
+    """OB 3.0 allows one `credentialStatus`; VCDM 2.0 a list. Both entries still count."""
+    issuer = DidKeyIssuer()
+    suspended_url = "https://status.example/lists/suspension"
+    entries = [status_entry(LIST_URL, 7), status_entry(suspended_url, 7, "suspension")]
+    badge = issuer.issue(credentialStatus=entries)
+    lists = {
+        LIST_URL: signed_status_list(issuer, LIST_URL, "revocation"),
+        suspended_url: signed_status_list(issuer, suspended_url, "suspension", 7),
+    }
+    report = await verifier(lists).verify(badge)
+    assert report.verdict is Verdict.SUSPENDED
+    schema = report.check("schema")
+    assert schema.status.value == "warning"
+    assert '"credentialStatus" is a list of 2' in schema.message
+    assert report.dimensions[Dimension.CONFORMANCE].state == "conforms"

@@ -8,6 +8,11 @@ pre-v1.3 build, so values that OB 3.0 App. A allows in compacted form (a single 
 schemas accept. A schema URL that is not bundled is a warning, never a failure, and is not
 fetched. The bundled schemas describe VCDM 2.0 only, so a VCDM 1.1 credential is noted.
 A credential that is not an Open Badge has no OB schema to follow: not applicable.
+
+`credentialStatus` is 0..1 in OB 3.0 but a list in VCDM 2.0, and credentials with a
+revocation and a suspension entry exist in the wild (Lattice issued them too). Such a list
+is checked entry by entry and reported as a warning: strict OB 3.0 validators refuse the
+document, but nothing in it is false, and its status is still read from every entry.
 """
 
 from __future__ import annotations
@@ -91,23 +96,36 @@ class SchemaStep:
         endorsement = "EndorsementCredential" in types_of(credential)
         urls = [ENDORSEMENT_SCHEMA if endorsement else ACHIEVEMENT_SCHEMA]
         urls += [str(entry.get("id")) for entry in declared if entry.get("id") not in urls]
-        document = normalise(credential)
+        documents, status_warning = _status_variants(normalise(credential))
         unknown: list[str] = []
         for url in urls:
             try:
-                errors = schema_errors(document, url)
+                errors = [e for document in documents for e in schema_errors(document, url)]
             except UnknownDocumentError:
                 unknown.append(url)
                 continue
+            errors = list(dict.fromkeys(errors))
             if errors:
                 shown = "; ".join(errors[:_MAX_REPORTED])
                 more = f" (and {len(errors) - _MAX_REPORTED} more)" if len(errors) > 5 else ""
                 return result(self, CheckStatus.FAILED, f"{url}: {shown}{more}")
         kind = next((t for t in types_of(credential) if t != "VerifiableCredential"), "")
+        warnings = [status_warning] if status_warning else []
         if unknown:
-            return result(
-                self,
-                CheckStatus.WARNING,
-                f"valid {kind}; schema {', '.join(unknown)} is not bundled and was not fetched",
-            )
+            warnings.append(f"schema {', '.join(unknown)} is not bundled and was not fetched")
+        if warnings:
+            return result(self, CheckStatus.WARNING, f"valid {kind}; " + "; ".join(warnings))
         return result(self, CheckStatus.PASSED, f"valid against the OB 3.0 {kind} schema")
+
+
+def _status_variants(document: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The document once per status entry when `credentialStatus` is a list, and what to
+    tell about it; the document itself otherwise."""
+    status = document.get("credentialStatus")
+    if not isinstance(status, list) or not status:
+        return [document], None
+    warning = (
+        f'"credentialStatus" is a list of {len(status)}, where OB 3.0 allows one object '
+        "(VCDM 2.0 allows a list; strict OB 3.0 validators refuse it)"
+    )
+    return [{**document, "credentialStatus": entry} for entry in status], warning
