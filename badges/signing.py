@@ -22,9 +22,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from badges.data_model import unknown_context
 from keys.data_integrity import sign_document
 from keys.keypair import KeyAlgorithm, KeyPair
 from keys.vc_jwt import encode_vc_jwt
+from schemas.contexts import UnknownDocumentError
 from schemas.jsonld import InvalidJsonLdError
 
 # Below this many credentials the pool's pickling and hand-off cost more than they save.
@@ -51,14 +53,17 @@ class SignedCredential:
 
 
 def sign_credential(
-    unsigned: dict[str, Any], keys: SigningKeys, created: datetime
+    unsigned: dict[str, Any], keys: SigningKeys, created: datetime, *, proof_array: bool = True
 ) -> SignedCredential:
+    """Sign `unsigned`; `proof_array=False` writes the single proof as one object."""
     proof_key = _keypair(keys.proof_algorithm, keys.proof_key).private_key
     if not isinstance(proof_key, Ed25519PrivateKey):
         raise TypeError("eddsa-rdfc-2022 proofs need an Ed25519 key")
     signed = sign_document(unsigned, proof_key, keys.verification_method, created)
-    # The OB 3.0 JSON Schema (before its v1.3 compaction-tolerant revision) wants an array.
-    signed["proof"] = [signed["proof"]]
+    if proof_array:
+        # The OB 3.0 JSON Schema (before its v1.3 compaction-tolerant revision) wants an
+        # array. The W3C VC-API returns the proof as one object, so its route opts out.
+        signed["proof"] = [signed["proof"]]
     document = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
     jwt = None
     if keys.jwt_algorithm and keys.jwt_key and keys.jwt_kid:
@@ -71,11 +76,15 @@ SigningJob = tuple[dict[str, Any], SigningKeys, datetime]
 SigningOutcome = SignedCredential | str
 
 
-def sign_or_explain(job: SigningJob) -> SigningOutcome:
+def sign_or_explain(job: SigningJob, *, proof_array: bool = True) -> SigningOutcome:
     try:
-        return sign_credential(*job)
+        return sign_credential(*job, proof_array=proof_array)
     except InvalidJsonLdError as error:
         return f"the credential is not valid JSON-LD: {error}"
+    except UnknownDocumentError as error:
+        # A context the caller named (or one a context imports) that is not bundled: the
+        # input is at fault, and remote contexts are never fetched.
+        return unknown_context(error.url)
 
 
 def _sign_chunk(jobs: Sequence[SigningJob]) -> list[SigningOutcome]:
@@ -95,9 +104,16 @@ class Signer:
         self._pool: ProcessPoolExecutor | None = None
 
     async def sign(
-        self, unsigned: dict[str, Any], keys: SigningKeys, created: datetime
+        self,
+        unsigned: dict[str, Any],
+        keys: SigningKeys,
+        created: datetime,
+        *,
+        proof_array: bool = True,
     ) -> SigningOutcome:
-        return await asyncio.to_thread(sign_or_explain, (unsigned, keys, created))
+        return await asyncio.to_thread(
+            sign_or_explain, (unsigned, keys, created), proof_array=proof_array
+        )
 
     async def sign_many(self, jobs: Sequence[SigningJob]) -> list[SigningOutcome]:
         if self._workers < 2 or len(jobs) < _POOL_THRESHOLD:

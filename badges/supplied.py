@@ -1,8 +1,10 @@
 """Signing a credential the issuer wrote itself (the W3C VC-API `POST /credentials/issue`).
 
-The caller supplies an unsigned VCDM 2.0 or 1.1 credential; the service checks it is one,
-that it names this issuer (as its did:web or did:key), fills in what the data model makes
-mandatory (`id`, `validFrom`/`issuanceDate`), signs it in JSON-LD safe mode and stores it.
+The caller supplies an unsigned VCDM 2.0 or 1.1 credential; the service checks it is one
+(`badges.data_model`), that it names this issuer (as its did:web or did:key), fills in what
+the data model makes mandatory (`id`, `validFrom`/`issuanceDate`), adds one Bitstring Status
+List entry (VCDM 2.0 only, unless the credential brings its own `credentialStatus`), signs
+it in JSON-LD safe mode and stores it. As the VC-API returns it, `proof` is one object.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.credential_document import xsd_datetime
+from badges.data_model import Version, check_data_model
 from badges.errors import InvalidInput
 from badges.issuers import issuer_did, issuer_did_key
 from badges.issuing import (
@@ -26,11 +29,16 @@ from badges.issuing import (
     signing_keys,
 )
 from badges.recipients import Identity
-from badges.status_lists import PURPOSES, allocate
+from badges.status_lists import PURPOSES, Purpose, StatusEntry, allocate
 from schemas.contexts import DATA_INTEGRITY_CONTEXT, VC1_CONTEXT, VC2_CONTEXT
 from storage.models import Client, Issuer
 
-_SUPPORTED_OPTIONS: Final = frozenset({"proofPurpose", "created"})
+_SUPPORTED_OPTIONS: Final = frozenset({"proofPurpose", "created", "credentialStatus"})
+_STATUS_TYPE: Final = "BitstringStatusListEntry"
+_STATUS_OPTION_MEMBERS: Final = frozenset({"type", "statusPurpose"})
+# Without options.credentialStatus a credential can still be revoked: one entry, not two,
+# so it validates against the OB 3.0 JSON Schema (credentialStatus 0..1, an object).
+_DEFAULT_PURPOSE: Final[Purpose] = "revocation"
 
 
 def _fail(detail: str, *field: str | int) -> InvalidInput:
@@ -47,7 +55,62 @@ def _check_options(options: dict[str, Any]) -> None:
         )
 
 
-def _data_model_version(credential: dict[str, Any]) -> int:
+def _requested_status(options: dict[str, Any]) -> Purpose | None:
+    """The purpose `options.credentialStatus` asks an entry for (VC-API: `{"type": ...}`)."""
+    if "credentialStatus" not in options:
+        return None
+    asked = options["credentialStatus"]
+    field = ("options", "credentialStatus")
+    if not isinstance(asked, dict):
+        raise InvalidInput(
+            f'credentialStatus must be an object such as {{"type": "{_STATUS_TYPE}"}}', field=field
+        )
+    unknown = sorted(set(asked) - _STATUS_OPTION_MEMBERS)
+    if unknown:
+        raise InvalidInput(
+            f"unsupported credentialStatus option(s): {', '.join(unknown)}", field=field
+        )
+    if asked.get("type") != _STATUS_TYPE:
+        raise InvalidInput(
+            f"credentialStatus type {asked.get('type')!r} is not supported; "
+            f"only {_STATUS_TYPE} is issued",
+            field=(*field, "type"),
+        )
+    asked_purpose = asked.get("statusPurpose", _DEFAULT_PURPOSE)
+    for purpose in PURPOSES:
+        if asked_purpose == purpose:
+            return purpose
+    raise InvalidInput(
+        f"statusPurpose {asked_purpose!r} is not supported; use revocation or suspension",
+        field=(*field, "statusPurpose"),
+    )
+
+
+def _status_to_add(
+    credential: dict[str, Any], version: Version, options: dict[str, Any]
+) -> Purpose | None:
+    """Which status entry this service adds, if any."""
+    requested = _requested_status(options)
+    if "credentialStatus" in credential:
+        if requested is not None:
+            raise InvalidInput(
+                "the credential already has a credentialStatus; send it or ask for one in "
+                "options.credentialStatus, not both",
+                field=("options", "credentialStatus"),
+            )
+        return None  # the caller's own status entry is kept as written
+    if version == 1:
+        if requested is not None:
+            # BitstringStatusListEntry is a VCDM 2.0 term; the 1.1 context does not define it.
+            raise InvalidInput(
+                "a status entry is only added to VCDM 2.0 credentials",
+                field=("options", "credentialStatus"),
+            )
+        return None
+    return requested or _DEFAULT_PURPOSE
+
+
+def _data_model_version(credential: dict[str, Any]) -> Version:
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not contexts:
         raise _fail('"@context" must be a non-empty array', "@context")
@@ -65,8 +128,6 @@ def _check_shape(credential: dict[str, Any]) -> None:
     types = [types] if isinstance(types, str) else types
     if not isinstance(types, list) or "VerifiableCredential" not in types:
         raise _fail('"type" must include "VerifiableCredential"', "type")
-    if not isinstance(credential.get("credentialSubject"), dict | list):
-        raise _fail('"credentialSubject" is required', "credentialSubject")
     identifier = credential.get("id")
     if identifier is not None and (not isinstance(identifier, str) or ":" not in identifier):
         raise _fail('"id" must be an absolute URI', "id")
@@ -86,16 +147,19 @@ def _issuer_method(ctx: IssuingContext, issuer: Issuer, credential: dict[str, An
     )
 
 
-def _parse_time(credential: dict[str, Any], name: str) -> datetime | None:
-    value = credential.get(name)
+def _parse_time(values: dict[str, Any], name: str, where: str = "credential") -> datetime | None:
+    """`values[name]` (in the request's `where` object) as a UTC datetime, if present."""
+    value = values.get(name)
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise _fail(f'"{name}" must be an XML Schema dateTime', name) from None
+        raise InvalidInput(
+            f'"{name}" must be an XML Schema dateTime', field=(where, name)
+        ) from None
     if moment.tzinfo is None:
-        raise _fail(f'"{name}" must carry a time zone', name)
+        raise InvalidInput(f'"{name}" must carry a time zone', field=(where, name))
     return moment.astimezone(UTC)
 
 
@@ -117,6 +181,23 @@ def _identities(credential: dict[str, Any]) -> list[Identity]:
     return found
 
 
+async def _add_status(
+    ctx: IssuingContext,
+    session: AsyncSession,
+    issuer: Issuer,
+    issuer_id: str,
+    document: dict[str, Any],
+    purpose: Purpose | None,
+) -> list[StatusEntry]:
+    """Allocate the entry `purpose` asks for and write it as the credential's one status."""
+    if purpose is None:
+        return []
+    entries = await allocate(session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, 1)
+    (entry,) = entries
+    document["credentialStatus"] = entry.as_json()
+    return entries
+
+
 async def issue_supplied(
     ctx: IssuingContext,
     session: AsyncSession,
@@ -126,8 +207,11 @@ async def issue_supplied(
     options: dict[str, Any],
 ) -> IssuedCredential:
     _check_options(options)
+    created = _parse_time(options, "created", "options")
     version = _data_model_version(credential)
     _check_shape(credential)
+    check_data_model(credential, version)
+    status_purpose = _status_to_add(credential, version, options)
     method = _issuer_method(ctx, issuer, credential)
     document = dict(credential)
     if version == 1 and DATA_INTEGRITY_CONTEXT not in document["@context"]:
@@ -152,16 +236,9 @@ async def issue_supplied(
     issuer_id = str(
         document["issuer"] if isinstance(document["issuer"], str) else document["issuer"]["id"]
     )
-    status_entries = []
-    if version == 2 and "credentialStatus" not in document:
-        # Like every credential of this service, it can be revoked or suspended later.
-        for purpose in PURPOSES:
-            status_entries += await allocate(
-                session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, 1
-            )
-        document["credentialStatus"] = [entry.as_json() for entry in status_entries]
-    created = _parse_time(options, "created") or now
-    signed = await ctx.signer.sign(document, keys, created)
+    status_entries = await _add_status(ctx, session, issuer, issuer_id, document, status_purpose)
+    # VC-API `IssueCredentialResponse`: the proof is one object, not a one-element set.
+    signed = await ctx.signer.sign(document, keys, created or now, proof_array=False)
     if isinstance(signed, str):
         raise _fail(signed)
     subject = document["credentialSubject"]

@@ -2,9 +2,10 @@
 
 `canonicalize(document)` returns the same N-Quads, byte for byte, as plain pyld's
 `jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads",
-"documentLoader": schemas.contexts.document_loader})`, several times faster, and refuses
-documents that JSON-LD safe mode refuses. Only contexts bundled with Lattice are used
-(`schemas.contexts`); any other context URL raises `UnknownDocumentError`.
+"rdfDirection": "i18n-datatype", "documentLoader": schemas.contexts.document_loader})`,
+several times faster, and refuses documents that JSON-LD safe mode refuses. Only contexts
+bundled with Lattice are used (`schemas.contexts`); any other context URL raises
+`UnknownDocumentError`.
 
 Safe mode
 ---------
@@ -21,6 +22,11 @@ for signed credentials:
   signed as `<http://example.org/base/1EdTechJsonSchemaValidator2019>`. Detected by
   expanding document IRIs without the base first (`_expand_iri` below);
 * rdfDirection not set: a value with `@direction`, whose direction RDF would silently lose.
+  `canonicalize` always sets rdfDirection "i18n-datatype" (as digitalbazaar's
+  eddsa-rdfc-2022 cryptosuite does), so `{"@value": "v", "@language": "ar", "@direction":
+  "rtl"}` becomes `"v"^^<https://www.w3.org/ns/i18n#ar_rtl>` and the direction is signed;
+  the check guards any other RDF conversion. Documents without `@direction` canonicalize
+  exactly as without the option (pyld reads it only for values that have `@direction`).
 
 Not covered (not produced by OB credentials): free-floating top-level values, objects with
 only `@id`/`@language` at top level, blank-node predicates.
@@ -106,6 +112,11 @@ class JsonLdSafeModeError(InvalidJsonLdError):
     """Expansion would silently drop or relativize data (JSON-LD safe mode)."""
 
 
+# JSON-LD 1.1 API §8.6 step 13: with "i18n-datatype" a value's @language and @direction
+# become its datatype IRI, https://www.w3.org/ns/i18n#{language}_{direction}. Other
+# implementations (jsonld.js via the digitalbazaar cryptosuites) canonicalize the same way,
+# so a credential with @direction verifies there too.
+RDF_DIRECTION: Final = "i18n-datatype"
 _ABSOLUTE_IRI: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")  # as pyld's
 _MEMO_MAX: Final = 20_000
 _NULL_CONTEXT: Final = ("null",)
@@ -192,6 +203,23 @@ class _BundledResolver(ContextResolver):  # type: ignore[misc]  # pyld has no ty
             else:
                 resolved.extend(super().resolve(active_ctx, [item], base, cycles))
         return resolved
+
+
+# Which context defines the types credentials commonly use without it (type name prefix ->
+# context); a type not listed gets no suggestion rather than a wrong one.
+_DEFINING_CONTEXTS: Final = (
+    ("StatusList2021", "https://w3id.org/vc/status-list/2021/v1"),
+    ("BitstringStatusList", "https://www.w3.org/ns/credentials/v2"),
+    ("1EdTech", "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"),
+    ("Ed25519Signature2020", "https://w3id.org/security/suites/ed25519-2020/v1"),
+)
+
+
+def _missing_context_hint(type_name: str) -> str:
+    for prefix, context in _DEFINING_CONTEXTS:
+        if type_name.startswith(prefix):
+            return f'"{type_name}" is defined by {context}; is that context missing?'
+    return "is a context missing?"
 
 
 class _LatticeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld has no type hints
@@ -300,8 +328,7 @@ class _LatticeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld h
         if vocab:
             raise JsonLdSafeModeError(
                 f'JSON-LD safe mode: relative @type reference "{value}" does not expand to an '
-                "absolute IRI (it is not a term of the @context; is a context such as "
-                "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json missing?)"
+                f"absolute IRI (it is not a term of the @context; {_missing_context_hint(value)})"
             )
         raise JsonLdSafeModeError(
             f'JSON-LD safe mode: relative @id reference "{value}" does not expand to an '
@@ -361,7 +388,9 @@ def _translate(error: BaseException) -> Exception:
 def canonicalize(document: Mapping[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of `document` (remove `proof` first, as Data Integrity does)."""
     source = dict(document) if not isinstance(document, dict) else document
-    options = _options(algorithm="URDNA2015", format="application/n-quads")
+    options = _options(
+        algorithm="URDNA2015", format="application/n-quads", rdfDirection=RDF_DIRECTION
+    )
     result = _run(lambda: _LatticeProcessor().normalize(source, options))
     if not isinstance(result, str):
         raise TypeError("pyld returned a dataset instead of N-Quads")

@@ -80,5 +80,14 @@ class BatchIn(ApiModel):
 class VcApiIssueIn(ApiModel):
     """W3C VC-API `IssueCredentialRequest`."""
 
-    credential: dict[str, Any]
-    options: dict[str, Any] = Field(default_factory=dict)
+    credential: dict[str, Any] = Field(
+        description="An unsigned VCDM 2.0 or 1.1 credential whose issuer is this issuer "
+        "(its did:web or did:key). Only bundled JSON-LD contexts may be used."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`created` (the proof's time), `proofPurpose` (only assertionMethod) and "
+        '`credentialStatus`: `{"type": "BitstringStatusListEntry", "statusPurpose": '
+        '"revocation" | "suspension"}`. Without it, a VCDM 2.0 credential that has no '
+        "credentialStatus of its own gets one revocation entry.",
+    )

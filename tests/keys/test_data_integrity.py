@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pyld import jsonld
 
 from keys.data_integrity import (
     CRYPTOSUITES,
@@ -22,6 +23,7 @@ from keys.multikey import (
     did_key_verification_method,
     public_key_from_fragment,
 )
+from schemas.contexts import document_loader
 from schemas.jsonld import canonicalize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -234,3 +236,45 @@ def test_a_proof_with_its_own_context_must_prefix_the_documents():
     assert result == ProofResult(
         False, "the document's \"@context\" does not start with the proof's"
     )
+
+
+# VCDM 2.0 §11.1 (language and base direction): values with "@direction" are canonicalized
+# with rdfDirection "i18n-datatype", as the digitalbazaar eddsa-rdfc-2022 cryptosuite does,
+# so the direction is signed instead of being dropped or refused.
+
+ARABIC_NAME = "شارة إشراك الأسرة"
+
+
+def with_direction(language: str = "ar", direction: str = "rtl") -> dict:
+    document = copy.deepcopy(VECTOR["unsignedCredential"])
+    document["name"] = {"@value": ARABIC_NAME, "@language": language, "@direction": direction}
+    return document
+
+
+def test_a_base_direction_is_canonicalized_as_an_i18n_datatype():
+    nquads = canonicalize(with_direction("ar-EG", "rtl"))
+    # JSON-LD 1.1 API §8.6: https://www.w3.org/ns/i18n# + language (lower case) + _ + direction
+    assert f'"{ARABIC_NAME}"^^<https://www.w3.org/ns/i18n#ar-eg_rtl> .' in nquads
+    assert '"@direction"' not in nquads
+
+
+def test_a_credential_with_a_base_direction_is_signed_and_verifies():
+    signed = sign_document(
+        with_direction(), PRIVATE_KEY, "did:example:issuer#key-1", VECTOR_CREATED
+    )
+    assert verify_document(signed, PUBLIC_KEY).verified
+
+    for member, other in (("@direction", "ltr"), ("@language", "fa")):
+        tampered = copy.deepcopy(signed)
+        tampered["name"][member] = other
+        assert not verify_document(tampered, PUBLIC_KEY).verified, member
+
+
+def test_without_a_direction_canonicalization_is_what_it_was_without_rdf_direction():
+    unsigned = copy.deepcopy(VECTOR["unsignedCredential"])
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": document_loader,
+    }
+    assert canonicalize(unsigned) == jsonld.normalize(copy.deepcopy(unsigned), options)

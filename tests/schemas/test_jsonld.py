@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from pyld import jsonld
 
-from schemas.contexts import UnknownDocumentError, document_loader, is_known_context
+from schemas.contexts import (
+    UnknownDocumentError,
+    document_loader,
+    is_known_context,
+    register_contexts,
+)
 from schemas.jsonld import InvalidJsonLdError, JsonLdSafeModeError, canonicalize, expand
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -203,11 +208,14 @@ def test_undefined_terms_vocab_makes_terms_absolute():
     assert canonicalize(document) == plain_pyld(document)
 
 
-def test_direction_that_rdf_would_drop_is_refused():
+def test_direction_is_kept_as_an_i18n_datatype():
     document = reference_credential()
     document["name"] = {"@value": "شارة", "@language": "ar", "@direction": "rtl"}
-    with pytest.raises(JsonLdSafeModeError, match="rdfDirection not set"):
-        canonicalize(document)
+    nquads = canonicalize(document)
+    assert '"شارة"^^<https://www.w3.org/ns/i18n#ar_rtl>' in nquads
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads"}
+    options |= {"rdfDirection": "i18n-datatype", "documentLoader": document_loader}
+    assert nquads == jsonld.normalize(copy.deepcopy(document), options)
 
 
 def test_unknown_remote_context_is_refused_and_named():
@@ -264,3 +272,56 @@ def test_fresh_worker_processes_get_the_same_bytes():
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         results = list(pool.map(canonicalize, documents))
     assert results == [canonicalize(document) for document in documents]
+
+
+@pytest.mark.parametrize(
+    ("type_name", "defining_context"),
+    [
+        ("StatusList2021Entry", "https://w3id.org/vc/status-list/2021/v1"),
+        ("StatusList2021Credential", "https://w3id.org/vc/status-list/2021/v1"),
+        ("StatusList2021", "https://w3id.org/vc/status-list/2021/v1"),
+        ("BitstringStatusListEntry", "https://www.w3.org/ns/credentials/v2"),
+        ("1EdTechCredentialRefresh", EXTENSIONS),
+        ("Ed25519Signature2020", "https://w3id.org/security/suites/ed25519-2020/v1"),
+    ],
+)
+def test_an_undefined_type_names_the_context_that_defines_it(type_name, defining_context):
+    document = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "id": "urn:uuid:2d4b3f0e-6c1e-4d8a-9a57-0f4c2d1b7e11",
+        "type": ["VerifiableCredential", type_name],
+        "issuer": "did:example:district9",
+        "issuanceDate": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:teacher-1"},
+    }
+    with pytest.raises(JsonLdSafeModeError, match="relative @type reference") as caught:
+        canonicalize(document)
+    message = str(caught.value)
+    assert f'"{type_name}" is defined by {defining_context}; is that context missing?' in message
+    assert message.count("https://") == 1  # no other, wrong, suggestion
+
+
+def test_an_unknown_undefined_type_gets_no_wrong_suggestion():
+    document = reference_credential()
+    document["type"] = ["VerifiableCredential", "OpenBadgeCredential", "TeachingLicence"]
+    with pytest.raises(JsonLdSafeModeError, match='"TeachingLicence"') as caught:
+        canonicalize(document)
+    assert str(caught.value).endswith("(it is not a term of the @context; is a context missing?)")
+    assert "https://" not in str(caught.value)
+
+
+def test_the_vcdm_2_examples_context_defines_any_example_term():
+    document = reference_credential()
+    document["@context"].append("https://www.w3.org/ns/credentials/examples/v2")
+    document["credentialSubject"]["favouriteSubject"] = "Chemistry"
+    assert "<https://www.w3.org/ns/credentials/examples#favouriteSubject>" in canonicalize(document)
+    assert canonicalize(document) == plain_pyld(document)
+
+
+def test_a_context_registered_at_start_up_is_used():
+    url = "https://district9.example/contexts/licences-v1"
+    register_contexts({url: {"@context": {"licence": "https://district9.example/vocab#licence"}}})
+    document = reference_credential()
+    document["@context"].append(url)
+    document["credentialSubject"]["licence"] = "K-12 Science"
+    assert '<https://district9.example/vocab#licence> "K-12 Science"' in canonicalize(document)
