@@ -12,6 +12,7 @@ import httpx
 from badges.baking import bake_png
 from tests.builders import tiny_png, unsigned_open_badge
 from tests.conftest import Provider
+from tests.verification.support import DidKeyIssuer, credential
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -195,3 +196,34 @@ async def test_a_baked_png_upload_is_verified_on_the_page(
     )
 
     assert _verdict(page) == "verified"
+
+
+def _dimension_states(page: httpx.Response) -> dict[str, str]:
+    found = re.findall(
+        r"<dt>([^<]+)</dt>\s*<dd class=\"dimension [a-z_]+\" "
+        r'data-dimension-state="([a-z_]+)"',
+        page.text,
+    )
+    return dict(found)
+
+
+async def test_a_genuine_badge_that_breaks_the_ob_rules_says_its_signature_held(
+    public: httpx.AsyncClient,
+):
+    """The page shows each dimension, so "invalid" never hides that the issuer signed it."""
+    issuer = DidKeyIssuer()
+    badge = credential(issuer.did)
+    del badge["credentialSubject"]["id"]  # OB 3.0 wants an id or an identifier
+
+    page = await public.post("/verify", data={"credential": json.dumps(issuer.sign(badge))})
+
+    assert page.status_code == 200, page.text
+    assert _verdict(page) == "invalid"
+    assert "genuine signature, but the “Data model” check failed" in page.text
+    assert "signature valid; the credential does not conform to Open Badges 3.0" in page.text
+    assert _dimension_states(page) == {
+        "Authentic": "authentic",
+        "Status": "not_checked",
+        "Validity period": "current",
+        "Follows the standard": "does_not_conform",
+    }
