@@ -25,11 +25,16 @@ from badges.issuers import (
     get_issuer,
     issuer_did,
     rotate_keys,
+    set_suspension,
 )
 from storage import migrate
 from storage.session import create_engine, create_session_factory, transaction
 
 T = TypeVar("T")
+_SUSPENSION_HELP = (
+    "Also give new credentials a suspension status entry, so they can be suspended. Off by "
+    "default: two entries fail the strict OB 3.0 JSON schema (credentialStatus 0..1)."
+)
 
 cli = typer.Typer(help="Lattice: Open Badges 3.0 micro-credentials.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -116,16 +121,31 @@ def issuer_create(
     email: Annotated[str | None, typer.Option(help="Contact e-mail.")] = None,
     description: Annotated[str | None, typer.Option()] = None,
     image: Annotated[str | None, typer.Option(help="Logo URL.")] = None,
+    suspension: Annotated[bool, typer.Option(help=_SUSPENSION_HELP)] = False,
 ) -> None:
     """Create an issuer with fresh Ed25519 and RSA keys."""
-    details = IssuerDetails(slug, name, url, email, description, image)
+    details = IssuerDetails(slug, name, url, email, description, image, suspension)
 
     async def operation(session: AsyncSession, vault: KeyVault) -> str:
         issuer = await create_issuer(session, vault, details)
         return issuer_did(get_settings().public_url, issuer)
 
     did = _run(operation)
-    typer.echo(json.dumps({"slug": slug, "did": did}))
+    typer.echo(json.dumps({"slug": slug, "did": did, "suspension_enabled": suspension}))
+
+
+@issuer_cli.command("update")
+def issuer_update(
+    slug: Annotated[str, typer.Argument(help="Slug of the issuer to change.")],
+    suspension: Annotated[bool, typer.Option(help=_SUSPENSION_HELP)],
+) -> None:
+    """Change an issuer's settings (for credentials issued from now on)."""
+
+    async def operation(session: AsyncSession, vault: KeyVault) -> bool:
+        issuer = await set_suspension(session, await get_issuer(session, slug), suspension)
+        return issuer.suspension_enabled
+
+    typer.echo(json.dumps({"slug": slug, "suspension_enabled": _run(operation)}))
 
 
 @agency_cli.command("create")

@@ -41,6 +41,8 @@ class IssuerDetails:
     email: str | None = None
     description: str | None = None
     image_url: str | None = None
+    # Credentials also get a suspension entry (two entries: see `badges.status_lists`).
+    suspension_enabled: bool = False
 
 
 class KeyVault:
@@ -100,11 +102,23 @@ async def create_issuer(
         email=details.email,
         description=details.description,
         image_url=details.image_url,
+        suspension_enabled=details.suspension_enabled,
         keys=[],
     )
     session.add(issuer)
     for algorithm in SIGNING_ALGORITHMS:
         _add_key(session, vault, issuer, algorithm)
+    await session.flush()
+    return issuer
+
+
+async def set_suspension(session: AsyncSession, issuer: Issuer, enabled: bool) -> Issuer:
+    """Turn suspension on or off for the issuer's credentials issued from now on.
+
+    Credentials already issued keep the entries they were signed with: turning it on does not
+    make earlier ones suspendable, and turning it off leaves earlier suspension entries usable.
+    """
+    issuer.suspension_enabled = enabled
     await session.flush()
     return issuer
 

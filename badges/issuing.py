@@ -35,7 +35,7 @@ from badges.recipients import Identity, Recipient, identities_for, validate_reci
 from badges.results import ResultInput, build_results
 from badges.signing import SignedCredential, Signer, SigningKeys
 from badges.stacks import badge_alignments
-from badges.status_lists import PURPOSES, StatusEntry, allocate
+from badges.status_lists import StatusEntry, allocate, credential_status, purposes_for
 from keys.did_web import jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm
 from storage.models import (
@@ -243,20 +243,24 @@ async def prepare(
 async def attach_status(
     session: AsyncSession, ctx: IssuingContext, issuer: Issuer, prepared: Sequence[Prepared]
 ) -> None:
-    """Give each credential a revocation and a suspension entry (allocated in this transaction,
-    so they roll back with it), signed as the same issuer id as the credential."""
+    """Give each credential a revocation entry, and a suspension entry too when the issuer
+    opted in (allocated in this transaction, so they roll back with it), in lists signed as
+    the same issuer id as the credential.
+
+    One entry is written as one object: the OB 3.0 JSON schema (before v1.3) types
+    `credentialStatus` as a single object, and strict validators refuse an array."""
     by_issuer_id: dict[str, list[Prepared]] = defaultdict(list)
     for item in prepared:
         by_issuer_id[item.issuer_id].append(item)
     for issuer_id, group in by_issuer_id.items():
-        for purpose in PURPOSES:
+        for purpose in purposes_for(issuer):
             entries = await allocate(
                 session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, len(group)
             )
             for item, entry in zip(group, entries, strict=True):
                 item.status_entries.append(entry)
     for item in prepared:
-        item.unsigned["credentialStatus"] = [entry.as_json() for entry in item.status_entries]
+        item.unsigned["credentialStatus"] = credential_status(item.status_entries)
 
 
 def signing_keys(

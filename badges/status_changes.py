@@ -3,6 +3,10 @@
 The event log is the truth; the status list bits are its public projection. A change sets
 (or clears) the bit, re-signs the list and appends the event in one transaction, so a
 verifier never sees a bit without the event or the reverse. Revocation is final.
+
+A credential's bits are only ever set in lists it has an entry in. Suspension is an opt-in of
+the issuer (see `status_lists`), so a credential issued without a suspension entry cannot be
+suspended: no verifier could see it, and the log would claim what the credential does not say.
 """
 
 from __future__ import annotations
@@ -152,15 +156,18 @@ async def change_status(
     standing = standing_of(await events_of(session, credential.id))
     _check_transition(standing, action)
     purpose = "revocation" if action is Action.REVOKE else "suspension"
-    await _flip_bit(
-        session,
-        public_url,
-        vault,
-        issuer,
-        credential.id,
-        purpose,
-        value=action is not Action.UNSUSPEND,
-    )
+    entry = await _entry_of(session, credential.id, purpose)
+    if entry is None and action is Action.SUSPEND:
+        raise Conflict(
+            "this credential cannot be suspended: it carries no suspension status entry "
+            f"(suspension was off for issuer {issuer.slug!r} when it was issued), so no verifier "
+            "would ever see it suspended. Revoke it instead, or turn suspension on "
+            "(suspensionEnabled) for the issuer's future credentials"
+        )
+    if entry is not None:
+        await _flip_bit(
+            session, public_url, vault, issuer, entry, value=action is not Action.UNSUSPEND
+        )
     now = datetime.now(UTC)
     session.add(
         CredentialEvent(
@@ -193,24 +200,31 @@ def _check_transition(standing: Standing, action: Action) -> None:
         raise Conflict("the credential is not suspended")
 
 
-async def _flip_bit(
-    session: AsyncSession,
-    public_url: str,
-    vault: KeyVault,
-    issuer: Issuer,
-    credential_id: uuid.UUID,
-    purpose: str,
-    *,
-    value: bool,
-) -> None:
-    entry = await session.scalar(
+async def _entry_of(
+    session: AsyncSession, credential_id: uuid.UUID, purpose: str
+) -> CredentialStatusEntry | None:
+    """The credential's entry for `purpose`; None when it was issued without one (a VCDM 1.1
+    VC-API credential has none; a credential of an issuer without suspension has no
+    suspension entry). Lifting a suspension logged without an entry then changes no bit."""
+    entry: CredentialStatusEntry | None = await session.scalar(
         select(CredentialStatusEntry).where(
             CredentialStatusEntry.credential_id == credential_id,
             CredentialStatusEntry.purpose == purpose,
         )
     )
-    if entry is None:
-        return  # issued without a status entry (a VCDM 1.1 VC-API credential): log only
+    return entry
+
+
+async def _flip_bit(
+    session: AsyncSession,
+    public_url: str,
+    vault: KeyVault,
+    issuer: Issuer,
+    entry: CredentialStatusEntry,
+    *,
+    value: bool,
+) -> None:
+    """Set (or clear) the credential's bit in the one list its entry names, and re-sign it."""
     # FOR UPDATE: two changes to one list must not both start from the same old bits.
     row = await session.scalar(
         select(StatusList)

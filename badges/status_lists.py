@@ -5,6 +5,15 @@ transaction. On PostgreSQL the row lock serialises concurrent issuers of one lis
 position is handed out twice; a rolled-back issuance rolls its positions back with it, so
 none is lost either. A list that cannot take the whole request is marked full and the next
 one is opened (a savepoint absorbs the race of two workers opening it at once).
+
+Every credential gets a revocation entry; only issuers that opted in (`suspension_enabled`)
+also get a suspension entry. The strict OB 3.0 JSON schema (before v1.3) allows one
+`credentialStatus` object (multiplicity 0..1), so one entry is written as an object and only
+two as an array, which VCDM 2.0 allows but that schema refuses.
+
+Each list is kept signed in two forms made together from the same bits: a Data Integrity
+`BitstringStatusListCredential` and the same credential as a VC-JWT (for verifiers, such as
+openbadgeslib, that read lists only as JWTs), both with the issuer's Ed25519 key.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -27,14 +37,16 @@ from badges.bitstring import LIST_SIZE, empty_bits, encode_list, permute
 from badges.credential_document import xsd_datetime
 from badges.issuers import KeyVault, current_key, issuer_did, published_key
 from keys.data_integrity import sign_document
-from keys.did_web import multikey_id
+from keys.did_web import jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm, KeyPair
 from keys.multikey import did_key_for, did_key_verification_method
+from keys.vc_jwt import encode_vc_jwt
 from schemas.contexts import VC2_CONTEXT
 from storage.models import Issuer, StatusList
 
 Purpose = Literal["revocation", "suspension"]
 PURPOSES: Final[tuple[Purpose, ...]] = ("revocation", "suspension")
+REVOCATION_ONLY: Final[tuple[Purpose, ...]] = ("revocation",)
 # A hint to verifiers (milliseconds): how long a fetched list may be reused.
 LIST_TTL_MS: Final = 300_000
 
@@ -54,6 +66,19 @@ class StatusEntry:
             "statusListIndex": str(self.index),
             "statusListCredential": self.list_url,
         }
+
+
+def purposes_for(issuer: Issuer) -> tuple[Purpose, ...]:
+    """The status purposes a new credential of `issuer` gets an entry for."""
+    return PURPOSES if issuer.suspension_enabled else REVOCATION_ONLY
+
+
+def credential_status(entries: Sequence[StatusEntry]) -> dict[str, Any] | list[dict[str, Any]]:
+    """The `credentialStatus` value: one object for one entry (all the strict OB 3.0 schema
+    allows), an array for several (VCDM 2.0 allows it; that schema does not)."""
+    if len(entries) == 1:
+        return entries[0].as_json()
+    return [entry.as_json() for entry in entries]
 
 
 def list_url(public_url: str, issuer: Issuer, list_id: uuid.UUID) -> str:
@@ -151,10 +176,48 @@ async def _create_list(
 
 
 async def sign_list(row: StatusList, public_url: str, vault: KeyVault, issuer: Issuer) -> None:
-    """(Re)make the signed `BitstringStatusListCredential` of `row` from its bits."""
+    """(Re)make both signed forms of `row` from its bits: the Data Integrity
+    `BitstringStatusListCredential` and its VC-JWT, with one key at one moment."""
     now = datetime.now(UTC).replace(microsecond=0)
-    url = list_url(public_url, issuer, row.id)
-    unsigned = {
+    unsigned = _unsigned_list(row, list_url(public_url, issuer, row.id), now)
+    key = _list_signing_key(vault, issuer, row.signing_did, public_url)
+    signed, token = await asyncio.to_thread(_sign_both, unsigned, key, now)
+    row.document = json.dumps(signed, separators=(",", ":"))
+    row.etag = '"' + hashlib.sha256(row.document.encode()).hexdigest()[:32] + '"'
+    row.jwt = token
+    row.updated_at = now
+
+
+async def backfill_jwt(
+    session: AsyncSession, public_url: str, vault: KeyVault, list_id: uuid.UUID
+) -> StatusList:
+    """The list with its VC-JWT, re-signing it (both forms) if it was signed before lists had
+    one. Locked like a status change, so it cannot overwrite a concurrent bit change."""
+    row = await session.scalar(
+        select(StatusList)
+        .where(StatusList.id == list_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise LookupError(f"status list {list_id} is missing")
+    if row.jwt is None:
+        issuer = await session.get(Issuer, row.issuer_id)
+        if issuer is None:
+            raise LookupError(f"the issuer of status list {list_id} is missing")
+        await sign_list(row, public_url, vault, issuer)
+        await session.flush()
+    return row
+
+
+def jwt_etag(etag: str) -> str:
+    """The ETag of a list's VC-JWT form. Both forms are re-signed together, so the JWT changes
+    exactly when the document (and its ETag) does; the suffix keeps the two forms' tags apart."""
+    return etag.removesuffix('"') + '.jwt"'
+
+
+def _unsigned_list(row: StatusList, url: str, now: datetime) -> dict[str, Any]:
+    return {
         "@context": [VC2_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
@@ -168,27 +231,46 @@ async def sign_list(row: StatusList, public_url: str, vault: KeyVault, issuer: I
             "ttl": LIST_TTL_MS,
         },
     }
-    key, method = _list_signing_key(vault, issuer, row.signing_did, public_url)
-    signed = await asyncio.to_thread(sign_document, unsigned, key, method, now)
-    row.document = json.dumps(signed, separators=(",", ":"))
-    row.etag = '"' + hashlib.sha256(row.document.encode()).hexdigest()[:32] + '"'
-    row.updated_at = now
+
+
+@dataclass(frozen=True)
+class _ListKey:
+    pair: KeyPair
+    # The Multikey method (Data Integrity proof) and the JsonWebKey method (VC-JWT `kid`).
+    verification_method: str
+    jwt_kid: str
+
+
+def _sign_both(
+    unsigned: dict[str, Any], key: _ListKey, now: datetime
+) -> tuple[dict[str, Any], str]:
+    signed = sign_document(unsigned, _ed25519(key.pair), key.verification_method, now)
+    # VCDM 2.0 VC-JWT: the payload is the (unproofed) list credential; `nbf` = its validFrom,
+    # the signing time, which is when this version of the list starts to hold.
+    token = encode_vc_jwt(unsigned, key.pair, kid=key.jwt_kid)
+    return signed, token
 
 
 def _list_signing_key(
     vault: KeyVault, issuer: Issuer, signing_did: str, public_url: str
-) -> tuple[Ed25519PrivateKey, str]:
+) -> _ListKey:
     """The Ed25519 key that speaks for `signing_did`: the current one for did:web, the
     matching (possibly retired) one for a did:key, whose identity is the key itself."""
     if signing_did == issuer_did(public_url, issuer):
         row = current_key(issuer, KeyAlgorithm.ED25519)
-        return _ed25519(vault.keypair(row)), multikey_id(signing_did, published_key(row))
+        published = published_key(row)
+        return _ListKey(
+            vault.keypair(row),
+            multikey_id(signing_did, published),
+            jwk_id(signing_did, published),
+        )
     for row in issuer.keys:
         if row.algorithm != KeyAlgorithm.ED25519.value:
             continue
         public = published_key(row).public_key
         if isinstance(public, Ed25519PublicKey) and did_key_for(public) == signing_did:
-            return _ed25519(vault.keypair(row)), did_key_verification_method(public)
+            method = did_key_verification_method(public)
+            return _ListKey(vault.keypair(row), method, method)
     raise LookupError(f"no key of issuer {issuer.slug} signs as {signing_did}")
 
 

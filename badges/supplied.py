@@ -29,7 +29,7 @@ from badges.issuing import (
     signing_keys,
 )
 from badges.recipients import Identity
-from badges.status_lists import PURPOSES, Purpose, StatusEntry, allocate
+from badges.status_lists import PURPOSES, Purpose, StatusEntry, allocate, credential_status
 from schemas.contexts import DATA_INTEGRITY_CONTEXT, VC1_CONTEXT, VC2_CONTEXT
 from storage.models import Client, Issuer
 
@@ -189,13 +189,30 @@ async def _add_status(
     document: dict[str, Any],
     purpose: Purpose | None,
 ) -> list[StatusEntry]:
-    """Allocate the entry `purpose` asks for and write it as the credential's one status."""
+    """Allocate what `purpose` asks for and write it as the credential's status.
+
+    A suspendable credential stays revocable: asking for suspension gives a revocation and
+    a suspension entry, as the issue route gives credentials of a suspension-enabled issuer.
+    """
     if purpose is None:
         return []
-    entries = await allocate(session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, 1)
-    (entry,) = entries
-    document["credentialStatus"] = entry.as_json()
+    purposes = PURPOSES if purpose == "suspension" else (purpose,)
+    entries = [
+        entry
+        for each in purposes
+        for entry in await allocate(session, ctx.public_url, ctx.vault, issuer, issuer_id, each, 1)
+    ]
+    document["credentialStatus"] = credential_status(entries)
     return entries
+
+
+def _check_purpose_allowed(issuer: Issuer, purpose: Purpose | None) -> None:
+    if purpose == "suspension" and not issuer.suspension_enabled:
+        raise InvalidInput(
+            "this issuer has not enabled suspension (PATCH /v1/issuers/{slug} with "
+            '"suspensionEnabled": true); ask for a revocation entry instead',
+            field=("options", "credentialStatus", "statusPurpose"),
+        )
 
 
 async def issue_supplied(
@@ -212,6 +229,7 @@ async def issue_supplied(
     _check_shape(credential)
     check_data_model(credential, version)
     status_purpose = _status_to_add(credential, version, options)
+    _check_purpose_allowed(issuer, status_purpose)
     method = _issuer_method(ctx, issuer, credential)
     document = dict(credential)
     if version == 1 and DATA_INTEGRITY_CONTEXT not in document["@context"]:

@@ -63,9 +63,11 @@ async def revoke_latency(client: httpx.AsyncClient, issued: list[dict[str, Any]]
     """Per credential: the revoke call, and send-to-bit-visible on a fresh list GET."""
     calls, visible = [], []
     for credential in issued:
+        # One revocation entry (an object) by default; an array only with suspension.
+        status = credential["credential"]["credentialStatus"]
         entry = next(
             e
-            for e in credential["credential"]["credentialStatus"]
+            for e in (status if isinstance(status, list) else [status])
             if e["statusPurpose"] == "revocation"
         )
         start = time.perf_counter()
@@ -111,7 +113,7 @@ async def measure(
                 },
             )
             issued.append(response.json())
-        url = issued[0]["credential"]["credentialStatus"][0]["statusListCredential"]
+        url = issued[0]["credential"]["credentialStatus"]["statusListCredential"]
         first = await client.get(url)
         return {
             "list_bytes": len(first.content),

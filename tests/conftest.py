@@ -90,6 +90,11 @@ def settings(
 @pytest.fixture(scope="session")
 def server(settings: Settings) -> Iterator[str]:
     """The whole service, served by uvicorn on loopback, as a verifier would reach it."""
+    yield from serve(settings)
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    """Run the service with `settings` on its port until the generator is closed."""
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
-from app.deps import Session, State
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.deps import Provider, RequireScopes, Session, State, issuer_of
 from app.negotiation import DID_JSON, JSON_LD, JWK_SET, json_ld, preferred
 from app.pages import render
 from badges.issuers import (
@@ -14,10 +16,42 @@ from badges.issuers import (
     list_issuers,
     profile_document,
     published_key,
+    set_suspension,
 )
 from keys.jwks import jwk_set
+from schemas.api.issuers import IssuerOut, IssuerSettingsIn
+from storage.models import Issuer
 
 router = APIRouter(tags=["issuers"])
+Reader = Annotated[Provider, Depends(RequireScopes())]
+# Whether credentials can be suspended is part of managing their status.
+StatusManager = Annotated[Provider, Depends(RequireScopes("credentials:revoke"))]
+
+
+def _settings_out(public_url: str, issuer: Issuer) -> IssuerOut:
+    return IssuerOut(
+        slug=issuer.slug,
+        name=issuer.name,
+        did=issuer_did(public_url, issuer),
+        suspension_enabled=issuer.suspension_enabled,
+    )
+
+
+@router.get("/v1/issuers/{slug}", response_model=IssuerOut, response_model_by_alias=True)
+async def issuer_settings(slug: str, provider: Reader, session: Session, state: State) -> IssuerOut:
+    """The issuer's settings, for its own clients."""
+    issuer = await issuer_of(slug, provider, session)
+    return _settings_out(state.settings.public_url, issuer)
+
+
+@router.patch("/v1/issuers/{slug}", response_model=IssuerOut, response_model_by_alias=True)
+async def update_issuer_settings(
+    slug: str, body: IssuerSettingsIn, provider: StatusManager, session: Session, state: State
+) -> IssuerOut:
+    """Opt in to (or out of) suspension for the credentials issued from now on."""
+    issuer = await issuer_of(slug, provider, session)
+    await set_suspension(session, issuer, body.suspension_enabled)
+    return _settings_out(state.settings.public_url, issuer)
 
 
 @router.get(

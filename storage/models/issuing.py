@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +34,9 @@ class Issuer(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     description: Mapped[str | None] = mapped_column(Text)
     image_url: Mapped[str | None] = mapped_column(String(2000))
+    # Opt-in: credentials then carry a suspension entry besides the revocation one. Off by
+    # default, because two entries break the strict OB 3.0 JSON schema (credentialStatus 0..1).
+    suspension_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     keys: Mapped[list[IssuerKey]] = relationship(

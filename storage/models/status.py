@@ -46,6 +46,9 @@ class StatusList(Base):
     # The signed BitstringStatusListCredential as served, regenerated when a bit changes.
     document: Mapped[str] = mapped_column(Text)
     etag: Mapped[str] = mapped_column(String(80))
+    # The same list as a VC-JWT (for verifiers that read lists only as JWTs), signed with
+    # `document` from the same bits at the same moment. NULL for lists signed before it existed.
+    jwt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

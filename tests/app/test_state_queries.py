@@ -289,6 +289,10 @@ async def test_educator_progress_across_stacks_and_roles_explains_itself(renewal
 
 async def test_achievement_holders_count_valid_credentials_in_good_standing(renewal: Renewal):
     good, revoked, expired, suspended = [await renewal.educator() for _ in range(4)]
+    # Suspension is an issuer's opt-in: without it a credential has no suspension entry.
+    await renewal.provider.http.patch(
+        f"/v1/issuers/{renewal.provider.slug}", json={"suspensionEnabled": True}
+    )
     await renewal.award(good, 0, _ago(20))
     await renewal.award(expired, 0, _ago(400), until=_ago(10))
     revoke = await renewal.award(revoked, 0, _ago(20))

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
 from badges.bitstring import LIST_SIZE, decode_list, get_bit
+from badges.issuers import current_key, published_key
+from keys.did_web import jwk_id
+from keys.keypair import KeyAlgorithm
+from keys.vc_jwt import decode_unverified, verify_vc_jwt
+from storage.models import StatusList
+from storage.session import transaction
 from tests.conftest import Provider, make_provider
 
 
@@ -18,9 +28,14 @@ async def _issue(provider: Provider, **fields: Any) -> dict[str, Any]:
     return issued
 
 
+def _entries(credential: dict[str, Any]) -> list[dict[str, Any]]:
+    status = credential["credentialStatus"]
+    return status if isinstance(status, list) else [status]
+
+
 def _entry(credential: dict[str, Any], purpose: str) -> dict[str, Any]:
     entry: dict[str, Any] = next(
-        item for item in credential["credentialStatus"] if item["statusPurpose"] == purpose
+        item for item in _entries(credential) if item["statusPurpose"] == purpose
     )
     return entry
 
@@ -31,16 +46,44 @@ async def _bit(public: Any, entry: dict[str, Any]) -> bool:
     return get_bit(bits, int(entry["statusListIndex"]))
 
 
-async def test_every_credential_has_a_revocation_and_a_suspension_entry(provider: Provider):
+async def _opt_in(provider: Provider, enabled: bool = True) -> None:
+    response = await provider.http.patch(
+        f"/v1/issuers/{provider.slug}", json={"suspensionEnabled": enabled}
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def suspending(provider: Provider) -> Provider:
+    """A provider whose issuer opted in to suspension."""
+    await _opt_in(provider)
+    return provider
+
+
+async def test_a_credential_has_one_revocation_entry_as_one_object(provider: Provider):
     credential = (await _issue(provider))["credential"]
+
+    entry = credential["credentialStatus"]
+    # OB 3.0 (strict JSON schema before v1.3): credentialStatus is one object, 0..1.
+    assert isinstance(entry, dict)
+    assert entry["statusPurpose"] == "revocation"
+    assert entry["type"] == "BitstringStatusListEntry"
+    assert entry["id"] == f"{entry['statusListCredential']}#{entry['statusListIndex']}"
+    assert entry["statusListIndex"].isdigit()
+    assert "statusSize" not in entry
+
+
+async def test_an_issuer_that_opted_in_issues_a_revocation_and_a_suspension_entry(
+    suspending: Provider,
+):
+    credential = (await _issue(suspending))["credential"]
 
     entries = credential["credentialStatus"]
     assert [entry["statusPurpose"] for entry in entries] == ["revocation", "suspension"]
+    assert entries[0]["statusListCredential"] != entries[1]["statusListCredential"]
     for entry in entries:
         assert entry["type"] == "BitstringStatusListEntry"
         assert entry["id"] == f"{entry['statusListCredential']}#{entry['statusListIndex']}"
-        assert entry["statusListIndex"].isdigit()
-        assert "statusSize" not in entry
 
 
 async def test_the_status_list_is_a_signed_bitstring_status_list_credential(
@@ -70,6 +113,120 @@ async def test_an_unchanged_list_is_answered_with_304(provider: Provider, public
 
     assert again.status_code == 304
     assert "max-age" in first.headers["cache-control"]
+
+
+VC_JWT = {"Accept": "application/vc+jwt"}
+
+
+def _list_key(issuer: Any) -> Any:
+    return published_key(current_key(issuer, KeyAlgorithm.ED25519))
+
+
+async def test_the_list_is_also_served_as_a_vc_jwt_signed_by_the_same_key(
+    provider: Provider, public: Any, issuer: Any
+):
+    credential = (await _issue(provider))["credential"]
+    url = _entry(credential, "revocation")["statusListCredential"]
+
+    as_json = await public.get(url)
+    as_vc_jwt = await public.get(url, headers=VC_JWT)
+    as_jwt = await public.get(url, headers={"Accept": "application/jwt"})
+
+    assert as_vc_jwt.headers["content-type"].startswith("application/vc+jwt")
+    assert as_jwt.headers["content-type"].startswith("application/jwt")
+    assert as_vc_jwt.text == as_jwt.text
+    header, payload = decode_unverified(as_jwt.text)
+    did = credential["issuer"]["id"]
+    assert header == {"alg": "EdDSA", "kid": jwk_id(did, _list_key(issuer)), "typ": "JWT"}
+    listed = verify_vc_jwt(as_jwt.text, _list_key(issuer).public_key)
+    document = as_json.json()
+    assert listed == {name: value for name, value in document.items() if name != "proof"}
+    assert document["proof"]["verificationMethod"].startswith(did + "#")
+    # VCDM 2.0 VC-JWT: iss = issuer, nbf = validFrom, which for a list is when it was signed.
+    signed_at = datetime.fromisoformat(document["validFrom"].replace("Z", "+00:00"))
+    assert (payload["iss"], payload["nbf"]) == (did, int(signed_at.timestamp()))
+    assert payload["jti"] == url
+
+
+async def test_the_form_follows_accept_and_no_accept_at_all_gets_the_jwt(
+    provider: Provider, public: Any
+):
+    """openbadgeslib (urllib) sends no Accept header and reads lists only as VC-JWTs."""
+    url = _entry((await _issue(provider))["credential"], "revocation")["statusListCredential"]
+
+    async def form(accept: str | None) -> str:
+        request = public.build_request("GET", url)
+        if accept is None:
+            del request.headers["accept"]
+        else:
+            request.headers["accept"] = accept
+        response = await public.send(request)
+        assert response.status_code == 200
+        media_type: str = response.headers["content-type"].split(";")[0]
+        return media_type
+
+    assert await form(None) == "application/jwt"
+    assert await form("*/*") == "application/vc+ld+json"
+    assert await form("text/html,application/xhtml+xml,*/*;q=0.8") == "application/vc+ld+json"
+    assert await form("application/ld+json, application/json") == "application/vc+ld+json"
+    assert await form("application/vc+ld+json, application/vc+jwt") == "application/vc+ld+json"
+    assert await form("application/vc+jwt, application/vc+ld+json") == "application/vc+jwt"
+    assert await form("application/json;q=0.5, application/jwt") == "application/jwt"
+
+
+async def test_each_form_has_its_own_etag_and_answers_304_to_it(provider: Provider, public: Any):
+    url = _entry((await _issue(provider))["credential"], "revocation")["statusListCredential"]
+    as_json = await public.get(url)
+    as_jwt = await public.get(url, headers=VC_JWT)
+    json_tag, jwt_tag = as_json.headers["etag"], as_jwt.headers["etag"]
+
+    jwt_again = await public.get(url, headers=VC_JWT | {"If-None-Match": jwt_tag})
+    json_again = await public.get(url, headers={"If-None-Match": json_tag})
+    jwt_with_json_tag = await public.get(url, headers=VC_JWT | {"If-None-Match": json_tag})
+    json_with_jwt_tag = await public.get(url, headers={"If-None-Match": jwt_tag})
+
+    assert json_tag != jwt_tag
+    assert (jwt_again.status_code, jwt_again.headers["etag"]) == (304, jwt_tag)
+    assert (json_again.status_code, json_again.headers["etag"]) == (304, json_tag)
+    assert (jwt_with_json_tag.status_code, jwt_with_json_tag.text) == (200, as_jwt.text)
+    assert (json_with_jwt_tag.status_code, json_with_jwt_tag.text) == (200, as_json.text)
+    for response in (as_json, as_jwt, jwt_again, json_again):
+        assert response.headers["vary"] == "Accept"
+
+
+async def test_revoking_re_signs_the_jwt_form_with_the_new_bit(
+    provider: Provider, public: Any, issuer: Any
+):
+    issued = await _issue(provider)
+    entry = _entry(issued["credential"], "revocation")
+    before = await public.get(entry["statusListCredential"], headers=VC_JWT)
+
+    await provider.http.post(f"/v1/credentials/{issued['id']}/revoke", json={"reason": "error"})
+    after = await public.get(
+        entry["statusListCredential"], headers=VC_JWT | {"If-None-Match": before.headers["etag"]}
+    )
+
+    assert after.status_code == 200
+    listed = verify_vc_jwt(after.text, _list_key(issuer).public_key)
+    bits = decode_list(listed["credentialSubject"]["encodedList"])
+    assert get_bit(bits, int(entry["statusListIndex"])) is True
+
+
+async def test_a_list_signed_before_lists_had_a_jwt_gets_one_when_first_asked(
+    provider: Provider, public: Any, sessions: Any, issuer: Any
+):
+    url = _entry((await _issue(provider))["credential"], "revocation")["statusListCredential"]
+    list_id = uuid.UUID(url.rsplit("/", 1)[1])
+    async with transaction(sessions) as session:
+        await session.execute(update(StatusList).where(StatusList.id == list_id).values(jwt=None))
+
+    response = await public.get(url, headers=VC_JWT)
+
+    assert response.status_code == 200
+    assert verify_vc_jwt(response.text, _list_key(issuer).public_key)["id"] == url
+    async with sessions() as session:
+        stored = await session.get(StatusList, list_id)
+        assert stored is not None and stored.jwt == response.text
 
 
 async def test_indices_are_spread_over_the_list_and_never_repeat(provider: Provider):
@@ -113,20 +270,62 @@ async def test_revoke_sets_the_bit_and_records_who_when_and_why(provider: Provid
     assert refetched.status_code == 200
 
 
-async def test_suspension_is_lifted_by_unsuspend(provider: Provider, public: Any):
-    issued = await _issue(provider)
+async def test_suspension_is_lifted_by_unsuspend(suspending: Provider, public: Any):
+    issued = await _issue(suspending)
     entry = _entry(issued["credential"], "suspension")
+    revocation = _entry(issued["credential"], "revocation")
 
-    suspended = await provider.http.post(
+    suspended = await suspending.http.post(
         f"/v1/credentials/{issued['id']}/suspend", json={"reason": "under review"}
     )
     assert suspended.json()["status"] == "suspended" and await _bit(public, entry)
-    lifted = await provider.http.post(
+    lifted = await suspending.http.post(
         f"/v1/credentials/{issued['id']}/unsuspend", json={"reason": "review closed"}
     )
 
     assert lifted.json()["status"] == "active"
     assert await _bit(public, entry) is False
+    assert await _bit(public, revocation) is False
+
+
+async def test_a_credential_without_a_suspension_entry_cannot_be_suspended(
+    provider: Provider, public: Any
+):
+    """Its bits live only in the lists it has entries in: no verifier could see a suspension."""
+    before_opt_in = await _issue(provider)
+    entry = _entry(before_opt_in["credential"], "revocation")
+    etag = (await public.get(entry["statusListCredential"])).headers["etag"]
+    await _opt_in(provider)  # opting in later does not give earlier credentials an entry
+    base = f"/v1/credentials/{before_opt_in['id']}"
+
+    refused = await provider.http.post(f"{base}/suspend", json={"reason": "under review"})
+
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "cannot be suspended" in refused.json()["detail"]
+    assert "suspension status entry" in refused.json()["detail"]
+    unchanged = await public.get(entry["statusListCredential"], headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    events = (await provider.http.get(f"{base}/status")).json()["events"]
+    assert [event["eventType"] for event in events] == ["issued"]
+    revoked = await provider.http.post(f"{base}/revoke", json={"reason": "awarded in error"})
+    assert revoked.status_code == 200 and await _bit(public, entry) is True
+
+
+async def test_opting_out_keeps_earlier_suspension_entries_usable(
+    suspending: Provider, public: Any
+):
+    issued = await _issue(suspending)
+    await _opt_in(suspending, enabled=False)
+    later = (await _issue(suspending))["credential"]
+
+    suspended = await suspending.http.post(
+        f"/v1/credentials/{issued['id']}/suspend", json={"reason": "under review"}
+    )
+
+    assert isinstance(later["credentialStatus"], dict)
+    assert suspended.status_code == 200, suspended.text
+    assert await _bit(public, _entry(issued["credential"], "suspension")) is True
 
 
 async def test_status_at_a_past_moment_comes_from_the_event_log(provider: Provider):

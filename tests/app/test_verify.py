@@ -292,9 +292,9 @@ async def test_bad_input_is_a_clear_client_error(public: Any, settings: Any):
 async def test_a_repeat_verification_still_sees_a_later_revocation(provider: Provider, public: Any):
     issued = await _issued(provider)
     first = (await public.post("/v1/verify", json={"credential": issued["credential"]})).json()
-    await provider.http.post(f"/v1/credentials/{issued['id']}/suspend", json={"reason": "audit"})
+    await provider.http.post(f"/v1/credentials/{issued['id']}/revoke", json={"reason": "audit"})
 
     again = (await public.post("/v1/verify", json={"credential": issued["credential"]})).json()
 
-    assert (first["verdict"], again["verdict"]) == ("verified", "suspended")
+    assert (first["verdict"], again["verdict"]) == ("verified", "revoked")
     assert [c["id"] for c in first["checks"]] == [c["id"] for c in again["checks"]]

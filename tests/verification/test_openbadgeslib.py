@@ -4,13 +4,15 @@ openbadgeslib accepts what our library signs.
 
 openbadgeslib canonicalizes with PyLD like we do, but its proof, JWT, DID document and status
 list code is its own. Its issuers' web (JWK sets, DID documents, status lists) is served
-offline through a URL -> document map.
+offline through a URL -> document map. Credentials of this service, status included, are
+issued by the whole service running on loopback and fetched by openbadgeslib's own fetcher.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +27,12 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from app.settings import Settings
 from keys.keypair import KeyAlgorithm, KeyPair
 from keys.vc_jwt import encode_vc_jwt
+from storage.models import Issuer
+from tests.conftest import Provider, make_provider, serve
+from tests.processes import free_port
 from tests.verification.support import DidKeyIssuer, credential, fixed_clock, tampered
 from verification import CheckStatus, Verdict, Verifier
 from verification.fetch import MappedFetcher
@@ -35,6 +41,7 @@ ob3 = pytest.importorskip(
     "openbadgeslib.ob3", reason="openbadgeslib is a dev extra: pip install -e '.[dev]'"
 )
 from openbadgeslib.keys import public_jwk_from_pem  # noqa: E402
+from openbadgeslib.util import download_file  # noqa: E402
 
 HTTPS_ISSUER = "https://py.example.org/issuers/1"
 DID_WEB = "did:web:py.example.org"
@@ -277,3 +284,69 @@ def test_openbadgeslib_verifies_our_vc_jwt() -> None:
     assert verified.id == document["id"]
     with pytest.raises(ob3.OB3VerificationError):
         ob3.OB3Verifier(public_pem(issuer.key)).verify(forged_jwt(token))
+
+
+# We issue through the running service, with status; openbadgeslib verifies.
+
+
+@pytest.fixture(scope="module")
+def lattice(settings: Settings) -> Iterator[str]:
+    """The whole service on its own loopback port (`server` in this folder is a file server)."""
+    port = free_port()
+    own = settings.model_copy(update={"port": port, "public_url": f"http://127.0.0.1:{port}"})
+    yield from serve(own)
+
+
+@pytest.fixture
+async def lattice_provider(lattice: str, sessions: Any, issuer: Issuer) -> AsyncIterator[Provider]:
+    made = await make_provider(lattice, sessions, issuer)
+    yield made
+    await made.http.aclose()
+
+
+def loopback_download(base_url: str) -> Callable[[str], bytes]:
+    """openbadgeslib's own fetcher (so the list is asked for with its headers: none), let
+    through to the service on loopback over plain HTTP. A did:web resolves to https, which on
+    loopback is sent as http, as the Node harness in ../shared/interop does."""
+    secure = "https://" + base_url.removeprefix("http://")
+
+    def download(url: str) -> bytes:
+        if url.startswith(secure + "/"):
+            url = base_url + url.removeprefix(secure)
+        return download_file(url, allow_insecure=True, allow_private=True)
+
+    return download
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"didMethod": "key", "jwtAlgorithm": "EdDSA"}],
+    ids=["did:web issuer, RS256", "did:key issuer, EdDSA"],
+)
+async def test_openbadgeslib_accepts_our_credential_with_status_until_it_is_revoked(
+    lattice: str, lattice_provider: Provider, fields: dict[str, Any]
+) -> None:
+    """openbadgeslib checks status by default with the list's own JWT signature (the key the
+    credential's issuer DID resolves to); it reads a list only as a VC-JWT."""
+    provider = lattice_provider
+    achievement = await provider.create_achievement()
+    response = await provider.issue(achievement["id"], **fields)
+    assert response.status_code == 201, response.text
+    issued = response.json()
+    assert issued["credential"]["credentialStatus"]["statusPurpose"] == "revocation"
+    download = loopback_download(lattice)
+    did = issued["credential"]["issuer"]["id"]
+    verifier = await asyncio.to_thread(ob3.OB3Verifier.for_issuer_did, did, download)
+
+    def check() -> Any:
+        return verifier.verify(issued["jwt"], check_status=True, download=download)
+
+    active = await asyncio.to_thread(check)
+    revoked = await provider.http.post(
+        f"/v1/credentials/{issued['id']}/revoke", json={"reason": "awarded in error"}
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    assert active.id == issued["credential"]["id"]
+    with pytest.raises(ob3.OB3VerificationError, match="'revocation' is set"):
+        await asyncio.to_thread(check)
