@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from badges.baking import bake_png
 from tests.builders import tiny_png
 from tests.conftest import Provider
+from tests.verification.support import DidKeyIssuer
 
 
 async def _issued(provider: Provider, **fields: Any) -> dict[str, Any]:
@@ -298,3 +301,35 @@ async def test_a_repeat_verification_still_sees_a_later_revocation(provider: Pro
 
     assert (first["verdict"], again["verdict"]) == ("verified", "revoked")
     assert [c["id"] for c in first["checks"]] == [c["id"] for c in again["checks"]]
+
+
+UNKNOWN = "https://contexts.example/unknown/v1"
+
+
+def _with_unknown_context(where: str) -> dict[str, Any]:
+    """A signed badge naming a context this service does not bundle, in one place."""
+    issuer = DidKeyIssuer()
+    badge = issuer.issue()
+    if where == "credential":
+        badge["@context"] = [*badge["@context"], UNKNOWN]
+    elif where == "nested":
+        badge["credentialSubject"]["@context"] = UNKNOWN
+    else:
+        badge["proof"]["@context"] = [badge["@context"][0], UNKNOWN]
+    return badge
+
+
+@pytest.mark.parametrize("where", ["credential", "nested", "proof"])
+async def test_an_unbundled_context_anywhere_is_cannot_verify_never_a_5xx(public: Any, where: str):
+    badge = _with_unknown_context(where)
+
+    report = await public.post("/v1/verify", json={"credential": badge})
+    vc_api = await public.post(
+        "/credentials/verify", json={"verifiableCredential": badge, "options": {}}
+    )
+
+    assert report.status_code == 200, report.text
+    assert report.json()["verdict"] == "cannot_verify"
+    assert UNKNOWN in report.json()["reason"]
+    assert vc_api.status_code == 400, vc_api.text
+    assert vc_api.json()["verdict"] == "cannot_verify"
