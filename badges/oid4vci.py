@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.credential_document import CREDENTIAL_CONTEXTS, CREDENTIAL_TYPES
@@ -200,8 +200,10 @@ def offer_link(offer: Mapping[str, Any]) -> str:
 async def exchange_code(session: AsyncSession, form: Mapping[str, str]) -> dict[str, Any]:
     """Token Request with the pre-authorized code; the Token Response, or OAuthError.
 
-    A wrong transaction code counts against the offer (flushed before the error is raised,
-    so the caller must keep it); after five the offer is dead.
+    Every transaction code tried counts against the offer (written before an error is
+    raised, so the caller must keep it); after five the offer is dead. The try and the
+    code itself are each spent by one conditional UPDATE, so of parallel requests for one
+    offer exactly one gets a token, and parallel wrong guesses all count.
     """
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OAuthError(
@@ -220,7 +222,7 @@ async def exchange_code(session: AsyncSession, form: Mapping[str, str]) -> dict[
     token = secrets.token_urlsafe(32)
     claimed = await session.execute(
         update(PreAuthorizedCode)
-        .where(PreAuthorizedCode.id == row.id, PreAuthorizedCode.used_at.is_(None))
+        .where(PreAuthorizedCode.id == row.id, _live(now))
         .values(
             used_at=now,
             access_token_hash=secret_digest(token),
@@ -246,12 +248,33 @@ async def _check_tx_code(
         return
     if not tx_code:
         raise OAuthError("invalid_request", '"tx_code" is required by this offer')
-    if row.tx_code_attempts >= MAX_TX_CODE_ATTEMPTS:
-        raise OAuthError("invalid_grant", "too many wrong transaction codes; ask for a new offer")
+    if not await _take_tx_code_attempt(session, row.id):
+        raise OAuthError(
+            "invalid_grant",
+            'too many wrong "tx_code" tries, or the pre-authorized code is expired or used;'
+            " ask for a new offer",
+        )
     if not hmac.compare_digest(row.tx_code_hash, secret_digest(f"{code}:{tx_code.strip()}")):
-        row.tx_code_attempts += 1
-        await session.flush()
         raise OAuthError("invalid_grant", "the transaction code is wrong")
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    return PreAuthorizedCode.used_at.is_(None) & (PreAuthorizedCode.expires_at > now)
+
+
+async def _take_tx_code_attempt(session: AsyncSession, offer_id: uuid.UUID) -> bool:
+    """Count one transaction code try (right or wrong) against a live offer with tries left."""
+    taken = await session.execute(
+        update(PreAuthorizedCode)
+        .where(
+            PreAuthorizedCode.id == offer_id,
+            PreAuthorizedCode.tx_code_attempts < MAX_TX_CODE_ATTEMPTS,
+            _live(datetime.now(UTC)),
+        )
+        .values(tx_code_attempts=PreAuthorizedCode.tx_code_attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(taken, "rowcount", 0) == 1
 
 
 # --- nonce endpoint (§7) -------------------------------------------------------------------

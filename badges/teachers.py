@@ -1,9 +1,8 @@
 """Teacher accounts: sign-in by a code (or link) e-mailed to her, sessions, her badges.
 
-A teacher is whoever proves control of an e-mail address. She sees every credential whose
-recipient identifiers match one of her proven addresses, or a state educator ID that a
-credential ties to one of those addresses (so no one can claim another teacher's license
-number and see her badges). Codes, links and session tokens are stored only as hashes.
+A teacher is whoever proves control of an e-mail address. Which credentials are hers is
+decided in one place, `badge_scope` (see there and the README, "Whose badges a teacher
+sees"). Codes, links and session tokens are stored only as hashes.
 """
 
 from __future__ import annotations
@@ -17,15 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from badges.errors import DomainError, InvalidInput, NotFound
 from badges.issuers import KeyVault
 from badges.recipients import EDUCATOR_ID_TYPE, lookup_key, normalise_email
 from storage.models import (
+    Agency,
     Credential,
     CredentialRecipient,
+    EducatorIdentifier,
     SignInCode,
     Teacher,
     TeacherIdentifier,
@@ -131,10 +133,16 @@ async def start_sign_in(
 
 
 async def redeem_code(session: AsyncSession, vault: KeyVault, email: str, code: str) -> SignInCode:
-    """The newest live code for `email`, if `code` matches; counts failed attempts."""
+    """The newest live code for `email`, spent, if `code` matches and tries are left.
+
+    Every try, right or wrong, first takes one of the code's MAX_ATTEMPTS tries, and a
+    right code is then spent; each step is one conditional UPDATE, so parallel requests
+    cannot all read the same count or all find the code unused. The caller must commit
+    even when CodeRejected is raised, or a wrong try does not count.
+    """
     key = email_key(vault, email)
-    row = await session.scalar(
-        select(SignInCode)
+    code_id = await session.scalar(
+        select(SignInCode.id)
         .where(
             SignInCode.email_key == key,
             SignInCode.used_at.is_(None),
@@ -143,26 +151,54 @@ async def redeem_code(session: AsyncSession, vault: KeyVault, email: str, code: 
         .order_by(SignInCode.created_at.desc())
         .limit(1)
     )
-    if row is None or row.expires_at <= datetime.now(UTC) or row.attempts >= MAX_ATTEMPTS:
+    code_hash = await _take_attempt(session, code_id) if code_id is not None else None
+    if code_hash is None or not hmac.compare_digest(code_hash, _digest(f"{key}:{code.strip()}")):
         raise CodeRejected("that code is wrong, expired or already used; ask for a new one")
-    if not hmac.compare_digest(row.code_hash, _digest(f"{key}:{code.strip()}")):
-        row.attempts += 1
-        await session.flush()
+    row = await _spend(session, SignInCode.id == code_id)
+    if row is None:
         raise CodeRejected("that code is wrong, expired or already used; ask for a new one")
-    row.used_at = datetime.now(UTC)
-    await session.flush()
     return row
 
 
 async def redeem_link(session: AsyncSession, link_token: str) -> SignInCode:
-    row = await session.scalar(
-        select(SignInCode).where(SignInCode.link_hash == _digest(link_token))
-    )
-    if row is None or row.used_at is not None or row.expires_at <= datetime.now(UTC):
+    """The code whose link this is, spent: of parallel opens of one link, exactly one wins."""
+    row = await _spend(session, SignInCode.link_hash == _digest(link_token))
+    if row is None:
         raise CodeRejected("that sign-in link is expired or already used; ask for a new one")
-    row.used_at = datetime.now(UTC)
-    await session.flush()
     return row
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    return SignInCode.used_at.is_(None) & (SignInCode.expires_at > now)
+
+
+async def _take_attempt(session: AsyncSession, code_id: uuid.UUID) -> str | None:
+    """Count one try against a live code with tries left; its code hash, or None if none."""
+    taken = await session.scalar(
+        update(SignInCode)
+        .where(
+            SignInCode.id == code_id,
+            SignInCode.attempts < MAX_ATTEMPTS,
+            _live(datetime.now(UTC)),
+        )
+        .values(attempts=SignInCode.attempts + 1)
+        .returning(SignInCode.code_hash)
+        .execution_options(synchronize_session=False)
+    )
+    return str(taken) if taken is not None else None
+
+
+async def _spend(session: AsyncSession, which: ColumnElement[bool]) -> SignInCode | None:
+    """Mark the live code `which` names used; the row if this request did, else None."""
+    now = datetime.now(UTC)
+    spent: SignInCode | None = await session.scalar(
+        update(SignInCode)
+        .where(which, _live(now))
+        .values(used_at=now)
+        .returning(SignInCode)
+        .execution_options(populate_existing=True)
+    )
+    return spent
 
 
 async def teacher_for_code(session: AsyncSession, proven: SignInCode) -> Teacher:
@@ -215,24 +251,17 @@ async def claim_educator_id(
 
 
 async def confirm_educator_ids(session: AsyncSession, teacher: Teacher) -> None:
-    """Verify claimed educator IDs that a credential pairs with a verified address."""
-    emails = [i.lookup_key for i in teacher.identifiers if i.kind == "email" and i.verified_at]
+    """Verify claimed educator IDs that a credential or an agency pairs with a verified
+    address. What a verified ID then opens depends on who paired it: `badge_scope`."""
+    emails = _verified(teacher, "email")
     pending = [i for i in teacher.identifiers if i.kind == "educator_id" and not i.verified_at]
     if not emails or not pending:
         return
-    with_email = select(CredentialRecipient.credential_id).where(
-        CredentialRecipient.lookup_key.in_(emails)
-    )
-    paired = set(
-        await session.scalars(
-            select(CredentialRecipient.lookup_key).where(
-                CredentialRecipient.credential_id.in_(with_email),
-                CredentialRecipient.lookup_key.in_([i.lookup_key for i in pending]),
-            )
-        )
-    )
     for identifier in pending:
-        if identifier.lookup_key in paired:
+        key = identifier.lookup_key
+        if await _pairing_issuers(session, emails, key) or await _agency_vouches(
+            session, emails, key
+        ):
             identifier.verified_at = datetime.now(UTC)
     await session.flush()
 
@@ -241,21 +270,99 @@ def verified_keys(teacher: Teacher) -> list[str]:
     return [i.lookup_key for i in teacher.identifiers if i.verified_at is not None]
 
 
+def _verified(teacher: Teacher, kind: str) -> list[str]:
+    return [i.lookup_key for i in teacher.identifiers if i.kind == kind and i.verified_at]
+
+
+def _named(key: str) -> Select[uuid.UUID]:
+    """Ids of the credentials issued here that name the identifier with `key`."""
+    return select(CredentialRecipient.credential_id).where(CredentialRecipient.lookup_key == key)
+
+
+def _paired(emails: Sequence[str], key: str) -> Select[uuid.UUID]:
+    """Ids of the credentials issued here that name `key` beside one of the addresses."""
+    with_email = select(CredentialRecipient.credential_id).where(
+        CredentialRecipient.lookup_key.in_(emails)
+    )
+    return _named(key).where(CredentialRecipient.credential_id.in_(with_email))
+
+
+async def _pairing_issuers(
+    session: AsyncSession, emails: Sequence[str], key: str
+) -> frozenset[uuid.UUID]:
+    """The issuers whose own credentials say the educator ID goes with one of her addresses."""
+    query = select(Credential.issuer_id).where(Credential.id.in_(_paired(emails, key)))
+    return frozenset(await session.scalars(query.distinct()))
+
+
+async def _agency_vouches(session: AsyncSession, emails: Sequence[str], key: str) -> bool:
+    """Whether a state agency ties the educator ID to one of her addresses: it registered
+    one educator with both (`/v1/agency/educators`), or it issued a credential naming both."""
+    address = aliased(EducatorIdentifier)
+    registered = (
+        select(EducatorIdentifier.educator_id)
+        .join(address, address.educator_id == EducatorIdentifier.educator_id)
+        .where(EducatorIdentifier.lookup_key == key, address.lookup_key.in_(emails))
+        .limit(1)
+    )
+    if await session.scalar(registered) is not None:
+        return True
+    issued = (
+        select(Credential.id)
+        .where(Credential.id.in_(_paired(emails, key)))
+        .where(Credential.issuer_id.in_(select(Agency.issuer_id)))
+        .limit(1)
+    )
+    return await session.scalar(issued) is not None
+
+
+@dataclass(frozen=True)
+class BadgeScope:
+    """Which credentials issued here are hers: the one rule every view of her badges uses.
+
+    A credential is hers when it names one of her proven addresses, or an educator ID of hers
+    that a state agency ties to one of those addresses. An educator ID that only issuer X's
+    credential ties to her address is X's word alone: it opens X's credentials naming the
+    ID, not another issuer's (X may have made a typo, and the ID may be another teacher's).
+    """
+
+    teacher_id: uuid.UUID
+    # Lookup keys that are hers wherever they appear.
+    anywhere: frozenset[str]
+    # (educator ID lookup key, the issuers whose credentials tie it to her address).
+    per_issuer: tuple[tuple[str, frozenset[uuid.UUID]], ...]
+
+    def owns(self) -> ColumnElement[bool]:
+        """SQL: the `Credential` row is hers."""
+        named = select(CredentialRecipient.credential_id).where(
+            CredentialRecipient.lookup_key.in_(sorted(self.anywhere))
+        )
+        clauses: list[ColumnElement[bool]] = [Credential.id.in_(named)] if self.anywhere else []
+        clauses += [
+            and_(Credential.id.in_(_named(key)), Credential.issuer_id.in_(sorted(issuers)))
+            for key, issuers in self.per_issuer
+        ]
+        return or_(*clauses) if clauses else false()
+
+
+async def badge_scope(session: AsyncSession, teacher: Teacher) -> BadgeScope:
+    """What of the credentials issued here is hers, from her verified identifiers now."""
+    emails = _verified(teacher, "email")
+    anywhere = set(emails)
+    per_issuer = []
+    for key in _verified(teacher, "educator_id") if emails else []:
+        if await _agency_vouches(session, emails, key):
+            anywhere.add(key)
+        elif issuers := await _pairing_issuers(session, emails, key):
+            per_issuer.append((key, issuers))
+    return BadgeScope(teacher.id, frozenset(anywhere), tuple(per_issuer))
+
+
 async def teacher_credentials(session: AsyncSession, teacher: Teacher) -> list[Credential]:
-    keys = verified_keys(teacher)
-    if not keys:
-        return []
+    scope = await badge_scope(session, teacher)
     return list(
         await session.scalars(
-            select(Credential)
-            .where(
-                Credential.id.in_(
-                    select(CredentialRecipient.credential_id).where(
-                        CredentialRecipient.lookup_key.in_(keys)
-                    )
-                )
-            )
-            .order_by(Credential.issued_at.desc())
+            select(Credential).where(scope.owns()).order_by(Credential.issued_at.desc())
         )
     )
 
@@ -264,20 +371,10 @@ async def teacher_credential(
     session: AsyncSession, teacher: Teacher, credential_id: uuid.UUID
 ) -> Credential:
     """One of her credentials; anyone else's is reported as not found."""
-    keys = verified_keys(teacher)
-    owned = (
-        await session.scalar(
-            select(CredentialRecipient.credential_id)
-            .where(
-                CredentialRecipient.credential_id == credential_id,
-                CredentialRecipient.lookup_key.in_(keys),
-            )
-            .limit(1)
-        )
-        if keys
-        else None
+    scope = await badge_scope(session, teacher)
+    row = await session.scalar(
+        select(Credential).where(Credential.id == credential_id, scope.owns())
     )
-    row = await session.get(Credential, credential_id) if owned else None
     if row is None:
         raise NotFound(f"no credential {credential_id}")
     return row

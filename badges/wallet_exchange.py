@@ -179,16 +179,21 @@ async def participate(
 
 
 async def _complete(session: AsyncSession, exchange: WalletExchange) -> None:
-    """Claim the exchange: of two concurrent VPs for it, exactly one gets through."""
+    """Claim the exchange: of concurrent VPs for it, exactly one gets through, and only
+    while it is live (it may have expired while the presentation was being checked)."""
     now = datetime.now(UTC)
     claimed = await session.execute(
         update(WalletExchange)
-        .where(WalletExchange.id == exchange.id, WalletExchange.state == "pending")
+        .where(
+            WalletExchange.id == exchange.id,
+            WalletExchange.state == "pending",
+            WalletExchange.expires_at > now,
+        )
         .values(state="complete", completed_at=now)
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        raise ExchangeRejected("this exchange is already complete; start a new one")
+        raise ExchangeRejected("this exchange is already complete or has expired; start a new one")
     await session.refresh(exchange)
 
 
