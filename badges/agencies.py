@@ -178,6 +178,24 @@ async def find_educator(
     return found[0] if found else None
 
 
+async def agency_educator(
+    session: AsyncSession, vault: KeyVault, agency: Agency, identifiers: Recipient
+) -> Educator:
+    """The agency's own educator named by `identifiers`, every one of which it registered
+    for her. Anyone else is "not found", in the same words whether or not the person is
+    known elsewhere on the service: an agency learns nothing of people who are not its own.
+    """
+    keys = [key for _, key in educator_lookup_keys(vault, identifiers)]
+    educator = await find_educator(session, agency, keys) if keys else None
+    registered = {item.lookup_key for item in educator.identifiers} if educator else set()
+    if educator is None or not registered.issuperset(keys):
+        raise NotFound(
+            "this agency has registered no educator with these identifiers",
+            field=("educator",),
+        )
+    return educator
+
+
 async def educator_by_identifier(
     session: AsyncSession, vault: KeyVault, agency: Agency, identifiers: Recipient
 ) -> Educator:

@@ -1,12 +1,13 @@
 """A teacher's backpack on the OB 3.0 API: what `getCredentials` lists and what
 `upsertCredential` keeps (OB 3.0 §6, §10).
 
-Her credentials are those issued here that name one of her verified identifiers, plus those
-her apps upserted. The transport layer verifies an upserted credential first (the verifier
-pipeline) and stores nothing when it fails; this module keeps a verified one, one per
-issuer id + credential id (§10 equality: percent-decoded, trimmed; a newer `validFrom`
-replaces). A held credential counts toward stacks once it names her: `lookup_key` is the
-keyed hash of the identifier it names, as for credentials issued here.
+Her credentials are those issued here that are hers by `badges.teachers.badge_scope` (the
+rule every view of her badges uses), plus those her apps upserted. The transport layer
+verifies an upserted credential first (the verifier pipeline) and stores nothing when it
+fails; this module keeps a verified one, one per issuer id + credential id (§10 equality:
+percent-decoded, trimmed; a newer `validFrom` replaces). A held credential counts toward
+stacks once it names her: `lookup_key` is the keyed hash of the identifier it names, as
+for credentials issued here.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from badges.recipients import (
     lookup_key,
     normalise_email,
 )
-from badges.teachers import email_key, verified_keys
+from badges.teachers import badge_scope, email_key, verified_keys
 from keys.vc_jwt import VcJwtError, decode_unverified
-from storage.models import Credential, CredentialRecipient, HeldCredential, Teacher
+from storage.models import Credential, HeldCredential, Teacher
 
 Format = Literal["ldp_vc", "jwt_vc"]
 
@@ -230,22 +231,16 @@ async def issued_here(
     """The credential issued by this service to her that `credential` is (§10 equality)."""
     credential_iri = normalised_iri(_id_of(credential) or "")
     prefix = f"{public_url}/credentials/"
-    keys = verified_keys(teacher)
-    if not credential_iri.startswith(prefix) or not keys:
+    if not credential_iri.startswith(prefix):
         return None
     try:
         credential_id = uuid.UUID(credential_iri.removeprefix(prefix))
     except ValueError:
         return None
-    owned = await session.scalar(
-        select(CredentialRecipient.credential_id)
-        .where(
-            CredentialRecipient.credential_id == credential_id,
-            CredentialRecipient.lookup_key.in_(keys),
-        )
-        .limit(1)
+    scope = await badge_scope(session, teacher)
+    row = await session.scalar(
+        select(Credential).where(Credential.id == credential_id, scope.owns())
     )
-    row = await session.get(Credential, credential_id) if owned else None
     issuer_iri = normalised_iri(_id_of(credential.get("issuer")) or "")
     same = row is not None and normalised_iri(row.issuer_did) == issuer_iri
     return row if same else None
@@ -275,25 +270,17 @@ async def page(
     since: datetime | None = None,
 ) -> Page:
     """Her credentials, newest first: issued here and held, with the total for paging."""
-    keys = verified_keys(teacher)
-    issued_query = select(Credential.id, Credential.valid_from).where(
-        Credential.id.in_(
-            select(CredentialRecipient.credential_id).where(
-                CredentialRecipient.lookup_key.in_(keys)
-            )
-        )
-    )
+    scope = await badge_scope(session, teacher)
+    issued_query = select(Credential.id, Credential.valid_from).where(scope.owns())
     held_query = select(HeldCredential.id, HeldCredential.valid_from).where(
         HeldCredential.teacher_id == teacher.id
     )
     if since is not None:
         issued_query = issued_query.where(Credential.valid_from > since)
         held_query = held_query.where(HeldCredential.valid_from > since)
-    found: list[tuple[datetime, str, uuid.UUID]] = []
-    if keys:
-        found += [
-            (moment, "issued", row_id) for row_id, moment in await session.execute(issued_query)
-        ]
+    found: list[tuple[datetime, str, uuid.UUID]] = [
+        (moment, "issued", row_id) for row_id, moment in await session.execute(issued_query)
+    ]
     found += [(moment, "held", row_id) for row_id, moment in await session.execute(held_query)]
     found.sort(key=lambda item: (item[0], item[1], item[2]), reverse=True)
     items = await _items(session, found[offset : offset + limit])

@@ -1,18 +1,18 @@
 """One educator's progress across all of an agency's stacks and lattice roles, explained.
 
-Her credentials are gathered as `badges.evaluation` does it (`held_credentials`: every
-credential of hers the service knows, status from the event history at the date, proofs
-re-checked when asked) and the same rule engine explains each stack and role: what counted,
-what was rejected and why, what is missing. The agency's stacks are loaded once (nested
-stacks resolve from memory, not with two queries per reference as `Evaluator` does), and
-each nested stack is evaluated once for all the rules that name it. Beside each result, the
-materialised completion (completed on, lapses on) when the agency has run it.
+Her credentials are gathered as `badges.evaluation` does it for an agency
+(`agency_holdings`: only what her consent to this agency covers, status from the event
+history at the date, proofs re-checked when asked) and the same rule engine explains each
+stack and role: what counted, what was rejected and why, what is missing. The agency's
+stacks are loaded once (nested stacks resolve from memory, not with two queries per
+reference as `Evaluator` does), and each nested stack is evaluated once for all the rules
+that name it. Beside each result, the materialised completion (completed on, lapses on)
+when the agency has run it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
-from badges.evaluation import ProofCheck, held_credentials
+from badges.evaluation import ProofCheck, agency_holdings
 from badges.rule_book import ApprovalBook, RuleBook
 from badges.stack_rules import Evaluation, StackPolicy, parse_rule
 from badges.stacks import policy_of, stack_url
@@ -44,7 +44,7 @@ class RoleProgress:
 
 @dataclass(frozen=True)
 class Progress:
-    educator: Educator | None
+    educator: Educator
     at: datetime
     stacks: list[StackProgress]
     roles: list[RoleProgress]
@@ -54,12 +54,12 @@ async def educator_progress(
     session: AsyncSession,
     public_url: str,
     agency: Agency,
-    lookup_keys: Sequence[str],
-    educator: Educator | None,
+    educator: Educator,
     at: datetime,
     check_proof: ProofCheck | None = None,
 ) -> Progress:
-    held = await held_credentials(session, public_url, lookup_keys, educator, at, check_proof)
+    """One of the agency's own educators (`badges.agencies.agency_educator`)."""
+    held = await agency_holdings(session, public_url, agency, educator, at, check_proof)
     # Only the decisions on what she holds: the rules never ask about anything else.
     approvals = ApprovalBook(
         await approvals_of(session, agency, sorted({item.achievement_id for item in held}))
@@ -108,10 +108,6 @@ async def _stacks(
     return list(current.values()), RuleBook([], nested)
 
 
-async def _completions(
-    session: AsyncSession, educator: Educator | None
-) -> dict[uuid.UUID, Completion]:
-    if educator is None:
-        return {}
+async def _completions(session: AsyncSession, educator: Educator) -> dict[uuid.UUID, Completion]:
     rows = await session.scalars(select(Completion).where(Completion.educator_id == educator.id))
     return {row.target_id: row for row in rows}

@@ -1,9 +1,12 @@
 """Evaluating an educator against an agency's stacks, roles and lattice, as of a date.
 
-Gathers every credential of the educator the service knows (issued here and matched by the
-keyed lookup hash, or submitted by the agency and verified on entry), works out for each
-whether it can count on that date (status from the event history, validity window, proof
-re-checked when a checker is given), then applies the pure rules of `stack_rules`.
+Gathers the educator's credentials that the one asking may see, works out for each whether
+it can count on that date (status from the event history, validity window, proof re-checked
+when a checker is given), then applies the pure rules of `stack_rules`.
+
+Who may see what: a teacher sees her own (`teacher_holdings`: `badges.teachers.badge_scope`
+and what she pushed into her account); an agency only what its educator's consent covers
+(`agency_holdings`, see there and the README, "What an agency sees of an educator").
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.achievements import achievement_url
@@ -25,12 +28,14 @@ from badges.stack_rules import (
     Evaluation,
     HeldCredential,
     StackPolicy,
+    achievements_of,
     evaluate,
     parse_rule,
     stacks_of,
 )
 from badges.stacks import policy_of, resolve_stack_ref
 from badges.status_changes import Event, Standing, Validity, standing_of, validity_at
+from badges.teachers import BadgeScope
 from storage.models import (
     Agency,
     Approval,
@@ -49,45 +54,103 @@ from storage.models.ob_api import HeldCredential as BackpackCredential
 ProofCheck = Callable[[str], Awaitable[str | None]]
 
 
-async def held_credentials(
-    session: AsyncSession,
-    public_url: str,
-    lookup_keys: Sequence[str],
-    educator: Educator | None,
-    at: datetime,
-    check_proof: ProofCheck | None = None,
+async def teacher_holdings(
+    session: AsyncSession, public_url: str, scope: BadgeScope, at: datetime
 ) -> list[HeldCredential]:
-    """Everything the educator holds that the service knows of: credentials issued here
-    and those she pushed into her account (both by the lookup keys of her identifiers),
-    and those an agency submitted for her (if registered)."""
-    keys = (
-        {*lookup_keys, *(item.lookup_key for item in educator.identifiers)}
-        if educator
-        else {*lookup_keys}
-    )
-    own = list(
-        await session.scalars(
-            select(Credential)
-            .join(CredentialRecipient, CredentialRecipient.credential_id == Credential.id)
-            .where(CredentialRecipient.lookup_key.in_(list(keys)))
-            .distinct()
-        )
-    )
-    history = await _events(session, [row.id for row in own], at)
-    held = [await _own(public_url, row, history.get(row.id, []), at, check_proof) for row in own]
+    """What a teacher holds, as she sees it: the credentials issued here that are hers, and
+    those she pushed into her account that name one of her verified identifiers."""
+    held = await _issued(session, public_url, scope.owns(), at)
     backpack = await session.scalars(
         select(BackpackCredential).where(
-            BackpackCredential.lookup_key.in_(list(keys)),
+            BackpackCredential.teacher_id == scope.teacher_id,
+            BackpackCredential.lookup_key.is_not(None),
             BackpackCredential.achievement_iri.is_not(None),
         )
     )
-    held += [_from_backpack(row, at) for row in backpack]
-    if educator is not None:
-        submitted = await session.scalars(
-            select(SubmittedCredential).where(SubmittedCredential.educator_id == educator.id)
+    return held + [_from_backpack(row, at) for row in backpack]
+
+
+async def agency_holdings(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    educator: Educator,
+    at: datetime,
+    check_proof: ProofCheck | None = None,
+) -> list[HeldCredential]:
+    """What an agency may count for one of its own educators (its consent model):
+
+    (a) every credential submitted to this agency for her (`/v1/agency/submissions`);
+    (b) credentials naming an identifier the agency registered for her (issued here, or
+        pushed by her into her account), of an achievement this agency's stacks, lattice
+        roles or approval decisions name. Nothing else: not what names identifiers it did
+        not register, not another agency's submissions, not achievements it has no rule on.
+    """
+    keys = sorted({item.lookup_key for item in educator.identifiers})
+    relevant = await relevant_achievements(session, agency)
+    named = select(CredentialRecipient.credential_id).where(
+        CredentialRecipient.lookup_key.in_(keys)
+    )
+    held = await _issued(
+        session, public_url, Credential.id.in_(named), at, check_proof, relevant.__contains__
+    )
+    backpack = await session.scalars(
+        select(BackpackCredential).where(
+            BackpackCredential.lookup_key.in_(keys),
+            BackpackCredential.achievement_iri.in_(sorted(relevant)),
         )
-        held += [_submitted(row, at) for row in submitted if row.achievement_iri]
-    return held
+    )
+    held += [_from_backpack(row, at) for row in backpack]
+    submitted = await session.scalars(
+        select(SubmittedCredential).where(
+            SubmittedCredential.agency_id == agency.id,
+            SubmittedCredential.educator_id == educator.id,
+        )
+    )
+    return held + [_submitted(row, at) for row in submitted if row.achievement_iri]
+
+
+async def relevant_achievements(session: AsyncSession, agency: Agency) -> set[str]:
+    """The achievements an agency has a say on: named by any revision of its stacks, by its
+    lattice roles, or by one of its approval decisions."""
+    rules = list(await session.scalars(select(Stack.rule).where(Stack.agency_id == agency.id)))
+    rules += list(
+        await session.scalars(
+            select(LatticeRole.rule)
+            .join(Lattice, Lattice.id == LatticeRole.lattice_id)
+            .where(Lattice.agency_id == agency.id)
+        )
+    )
+    found = {iri for rule in rules for iri in achievements_of(parse_rule(rule))}
+    approvals = select(Approval.achievement_iri).where(Approval.agency_id == agency.id)
+    return found | set(await session.scalars(approvals))
+
+
+async def _issued(
+    session: AsyncSession,
+    public_url: str,
+    condition: ColumnElement[bool],
+    at: datetime,
+    check_proof: ProofCheck | None = None,
+    wanted: Callable[[str], bool] = lambda _: True,
+) -> list[HeldCredential]:
+    """The credentials issued here that `condition` picks (of the `wanted` achievements)."""
+    rows = [
+        (row, achievement)
+        for row in await session.scalars(select(Credential).where(condition))
+        if wanted(achievement := _achievement_of(public_url, row))
+    ]
+    history = await _events(session, [row.id for row, _ in rows], at)
+    return [
+        await _own(public_url, row, achievement, history.get(row.id, []), at, check_proof)
+        for row, achievement in rows
+    ]
+
+
+def _achievement_of(public_url: str, row: Credential) -> str:
+    if row.achievement_id:
+        return achievement_url(public_url, row.achievement_id)
+    return _achievement_in(row.document)
 
 
 async def _events(
@@ -114,6 +177,7 @@ async def _events(
 async def _own(
     public_url: str,
     row: Credential,
+    achievement: str,
     events: Sequence[Event],
     at: datetime,
     check_proof: ProofCheck | None,
@@ -123,11 +187,7 @@ async def _own(
         problem = await check_proof(row.document)
     return HeldCredential(
         credential_id=f"{public_url}/credentials/{row.id}",
-        achievement_id=(
-            achievement_url(public_url, row.achievement_id)
-            if row.achievement_id
-            else _achievement_in(row.document)
-        ),
+        achievement_id=achievement,
         earned_at=row.awarded_date or row.valid_from,
         problem=problem,
     )
@@ -151,10 +211,12 @@ def _validity_problem(row: Credential, at: datetime) -> str | None:
 
 
 def _achievement_in(document: str) -> str:
+    """The achievement id of an OpenBadgeCredential; "" for anything else (a CLR's subject
+    has no single achievement)."""
     subject = json.loads(document).get("credentialSubject", {})
     subject = subject[0] if isinstance(subject, list) and subject else subject
     achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
-    return str(achievement.get("id", ""))
+    return str(achievement.get("id", "")) if isinstance(achievement, dict) else ""
 
 
 def _from_backpack(row: BackpackCredential, at: datetime) -> HeldCredential:

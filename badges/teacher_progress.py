@@ -1,6 +1,8 @@
 """A teacher's progress toward the stacks and career lattices her badges count toward.
 
-For every agency with a current stack that names one of her achievements: each such stack,
+Her achievements are those of her own badges (`badges.teachers.badge_scope`, the rule every
+view of her badges uses) and of what she pushed into her account. For every agency with a
+current stack that names one of them: each such stack,
 and each role of the agency's lattices, evaluated now by `badges.evaluation` (the same
 rules, approvals and windows the agency applies), with achievement and stack IRIs turned
 into their names so she reads "2 more of: Close Reading, Text Sets", not URLs.
@@ -11,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -20,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
-from badges.evaluation import Evaluator, held_credentials
+from badges.evaluation import Evaluator, teacher_holdings
 from badges.stack_rules import Evaluation, achievements_of, parse_rule, stacks_of
-from storage.models import Achievement, Agency, Issuer, Lattice, Stack
+from badges.teachers import badge_scope
+from storage.models import Achievement, Agency, Issuer, Lattice, Stack, Teacher
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,10 @@ def _rule_iris(rule: Any) -> list[str]:
 
 
 async def teacher_progress(
-    session: AsyncSession, public_url: str, lookup_keys: Sequence[str], at: datetime
+    session: AsyncSession, public_url: str, teacher: Teacher, at: datetime
 ) -> list[AgencyProgress]:
     """Her progress with every agency whose stacks name one of her achievements."""
-    held = await held_credentials(session, public_url, lookup_keys, None, at)
+    held = await teacher_holdings(session, public_url, await badge_scope(session, teacher), at)
     mine = {item.achievement_id for item in held}
     if not mine:
         return []

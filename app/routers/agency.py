@@ -12,14 +12,13 @@ from app.deps import AgencyCaller, RequireAgency, Session, State
 from app.routers.credentials import issued_json
 from badges.agencies import (
     ApprovalDecision,
+    agency_educator,
     approvals_of,
     decide,
-    educator_lookup_keys,
-    find_educator,
     register_educator,
 )
 from badges.errors import Conflict, InvalidInput
-from badges.evaluation import Evaluator, ProofCheck, evaluation_json, held_credentials
+from badges.evaluation import Evaluator, ProofCheck, agency_holdings, evaluation_json
 from badges.recipients import Recipient
 from badges.stack_credentials import completed_stack, issue_clr, issue_stack_credential
 from badges.stacks import (
@@ -194,7 +193,7 @@ async def evaluate_educator(
     evaluator, at, educator = await _evaluation_context(body, caller, session, state)
     public_url = state.settings.public_url
     answer: dict[str, Any] = {
-        "educator": str(educator.id) if educator else None,
+        "educator": str(educator.id),
         "at": at.isoformat(),
     }
     if body.stack_id:
@@ -272,13 +271,14 @@ async def submit(
 
 async def _evaluation_context(
     body: EvaluationIn, caller: AgencyCaller, session: Session, state: State
-) -> tuple[Evaluator, datetime, Educator | None]:
+) -> tuple[Evaluator, datetime, Educator]:
+    """One of the agency's own educators, with what her consent lets it count; anyone else
+    is a 404 that names no credential (README, "What an agency sees of an educator")."""
     at = body.at or datetime.now(UTC)
-    keys = [key for _, key in educator_lookup_keys(state.vault, _recipient(body.educator))]
-    educator = await find_educator(session, caller.agency, keys)
+    educator = await agency_educator(session, state.vault, caller.agency, _recipient(body.educator))
     proof_check = _proof_check(state) if body.verify_proofs else None
-    held = await held_credentials(
-        session, state.settings.public_url, keys, educator, at, proof_check
+    held = await agency_holdings(
+        session, state.settings.public_url, caller.agency, educator, at, proof_check
     )
     approvals = await approvals_of(session, caller.agency)
     evaluator = Evaluator(session, state.settings.public_url, caller.agency, held, at, approvals)

@@ -43,7 +43,6 @@ from badges.teachers import (
     teacher_credential,
     teacher_credentials,
     teacher_for_code,
-    verified_keys,
 )
 from storage.models import Credential, Teacher, TeacherSession
 from verification.fetch import FetchError
@@ -365,7 +364,7 @@ def image_fetch(state: ServiceState) -> ImageFetch:
 async def progress(who: Teacherly, session: Session, state: State) -> Response:
     """Her stacks and career lattices: what is complete, and what is still missing."""
     agencies = await teacher_progress(
-        session, state.settings.public_url, verified_keys(who.teacher), datetime.now(UTC)
+        session, state.settings.public_url, who.teacher, datetime.now(UTC)
     )
     return _page(
         "teacher_progress.html", teacher=who.teacher, csrf=who.row.csrf_token, agencies=agencies

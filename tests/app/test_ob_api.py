@@ -716,6 +716,8 @@ async def test_a_badge_pushed_into_her_account_counts_toward_a_states_stack(
     await app.http.post(app.api + "/credentials", json=badge, headers=app.bearer())
     profile = {"id": f"urn:uuid:{uuid.uuid4()}", "type": ["Profile"], "email": address}
     await app.http.put(app.api + "/profile", json=profile, headers=app.bearer())
+    # The state registered her (by this address): she is its educator to evaluate.
+    await agency.http.post("/v1/agency/educators", json={"email": address})
     await agency.http.post(
         "/v1/agency/approvals",
         json={

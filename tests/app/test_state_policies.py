@@ -130,6 +130,8 @@ async def test_an_mc_approved_after_it_was_earned_counts_from_its_approval(
         await _approve(agency, item["url"])
     await _approve(agency, mcs[2]["url"], since=_ago(30))
     stack = await _renewal_stack(agency, mcs)
+    # Only its own educators: an agency evaluates no one it has not registered.
+    await agency.http.post("/v1/agency/educators", json=TEACHER)
     for item in mcs:
         await _award(provider, item, 200)
 

@@ -44,6 +44,8 @@ async def _completed_stack(provider: Provider, agency: AgencyClient) -> tuple[st
         },
     )
     assert stack.status_code == 201, stack.text
+    registered = await agency.http.post("/v1/agency/educators", json=TEACHER)
+    assert registered.status_code == 201, registered.text
     return stack.json()["id"].rsplit("/", 1)[1], credentials
 
 
@@ -67,10 +69,11 @@ async def test_a_completed_stack_is_awarded_with_its_credentials_as_evidence(
 
 async def test_an_incomplete_stack_is_not_awarded(provider: Provider, agency: AgencyClient):
     stack_id, _ = await _completed_stack(provider, agency)
+    someone_else = {"educatorId": "0000000", "state": "TX"}  # registered, holding nothing
+    await agency.http.post("/v1/agency/educators", json=someone_else)
 
     response = await agency.http.post(
-        "/v1/agency/stack-credentials",
-        json={"educator": {"educatorId": "0000000", "state": "TX"}, "stackId": stack_id},
+        "/v1/agency/stack-credentials", json={"educator": someone_else, "stackId": stack_id}
     )
 
     assert response.status_code == 409

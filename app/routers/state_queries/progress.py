@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from app.deps import Session, State
 from app.routers.state_queries.common import Reporter, now, refresh
-from badges.agencies import educator_lookup_keys, find_educator
+from badges.agencies import agency_educator
 from badges.educator_progress import educator_progress
 from badges.evaluation import ProofCheck
 from badges.recipients import Recipient
@@ -82,8 +82,8 @@ async def progress(
 ) -> ProgressOut:
     """One educator (by state educator ID and/or e-mail) against every stack and lattice
     role of the agency, as of a date: met or not, what counted, what was rejected and why,
-    what is missing; with the completion and lapse dates of the last completions run."""
-    await refresh(state, caller.agency)
+    what is missing; with the completion and lapse dates of the last completions run.
+    Only the agency's own educators: anyone else is a 404 (README, "What an agency sees")."""
     public_url = state.settings.public_url
     ref = body.educator
     recipient = Recipient(
@@ -91,14 +91,14 @@ async def progress(
         educator_id=ref.educator_id,
         educator_state=ref.state,
     )
-    keys = [key for _, key in educator_lookup_keys(state.vault, recipient)]
-    educator = await find_educator(session, caller.agency, keys)
+    educator = await agency_educator(session, state.vault, caller.agency, recipient)
+    await refresh(state, caller.agency)
     check = _proof_check(state) if body.verify_proofs else None
     result = await educator_progress(
-        session, public_url, caller.agency, keys, educator, body.at or now(), check
+        session, public_url, caller.agency, educator, body.at or now(), check
     )
     return ProgressOut(
-        educator=str(result.educator.id) if result.educator else None,
+        educator=str(result.educator.id),
         at=result.at,
         stacks=[
             StackProgressOut(
