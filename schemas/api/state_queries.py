@@ -105,7 +105,10 @@ class RoleProgressOut(TargetProgressOut):
 
 
 class ProgressOut(ApiModel):
-    educator: str | None = Field(description="Null when no educator is registered with it.")
+    educator: str = Field(
+        description="The agency's educator (its id); a person the agency has not registered "
+        "or received a submission for is a 404."
+    )
     at: datetime
     stacks: list[StackProgressOut]
     roles: list[RoleProgressOut]
