@@ -4,7 +4,8 @@ One layout, drawn twice: as SVG (text stays text, so it is searchable and screen
 get its `<title>`/`<desc>`) and as PNG (Pillow, with the FreeType font Pillow ships, so no
 font is ever fetched and the picture is the same on every machine). The colour comes from
 the achievement id, so a badge always looks the same and two badges rarely do; every
-colour pair keeps text contrast of at least 4.5:1 (WCAG AA) against its background.
+colour pair keeps text contrast of at least 4.5:1 (WCAG AA) against its background. Names
+are drawn as printable text on one line: control characters become spaces (`_printable`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import colorsys
 import hashlib
 import io
 import math
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +36,10 @@ _ISSUER_WIDTH_PX: Final = 220
 # wider than Pillow measures it, so it stays inside the ring in either format.
 _SVG_WIDER: Final = 1.3
 _FONT_FAMILY: Final = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
+# Every control character (C0, DEL, C1), every surrogate code point and U+FFFE/U+FFFF. XML
+# 1.0 (§2.2, `Char`) cannot hold most of them at all, so one in a name would make the SVG
+# unreadable; the rest draw as nothing or as boxes.
+_UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,15 @@ def palette_for(achievement_id: str) -> Palette:
     background = colorsys.hls_to_rgb(hue / 360, 0.26, 0.55)
     ring = colorsys.hls_to_rgb(hue / 360, 0.82, 0.65)
     return Palette(_hex(background), _hex(ring), "#ffffff", _hex(ring))
+
+
+def _printable(text: str) -> str:
+    """`text` on one line, each run of whitespace and control characters one space.
+
+    The API refuses control characters in names, but rows stored before it did, and
+    credentials issued elsewhere, may hold any.
+    """
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
 def _name_lines(name: str) -> tuple[str, ...]:
@@ -102,6 +117,7 @@ def _pillow_font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def layout(achievement_id: str, name: str, issuer: str) -> Layout:
+    name, issuer = _printable(name), _printable(issuer)
     lines = _name_lines(name)
     size = _fitting_size(lines, _NAME_SIZE, _NAME_WIDTH_PX)
     step = round(size * 1.2)
@@ -133,6 +149,7 @@ STAR: Final = _star(200, 112, 38, 16)
 
 def default_svg(achievement_id: str, name: str, issuer: str) -> str:
     """The default badge image as an SVG document."""
+    name, issuer = _printable(name), _printable(issuer)
     art = layout(achievement_id, name, issuer)
     colours = art.palette
     star = " ".join(f"{x:.1f},{y:.1f}" for x, y in STAR)
@@ -140,8 +157,8 @@ def default_svg(achievement_id: str, name: str, issuer: str) -> str:
         f'<text x="200" y="{y}">{escape(line)}</text>'
         for line, y in zip(art.name_lines, art.name_baselines, strict=True)
     )
-    title = escape(" ".join(name.split()) or "Badge")
-    description = escape(f"Badge awarded by {' '.join(issuer.split())}" if issuer else "Badge")
+    title = escape(name or "Badge")
+    description = escape(f"Badge awarded by {issuer}" if issuer else "Badge")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{SIZE}" height="{SIZE}" '

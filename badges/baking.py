@@ -5,7 +5,9 @@ compact JWS or the credential JSON, placed before `IEND`. SVG: one
 `<openbadges:credential>` (xmlns `https://purl.imsglobal.org/ob/v3p0`) right after the
 `<svg>` start tag, with `verify="<JWS>"` or the JSON in CDATA. Baking again replaces the
 credential (the spec allows "error or overwrite"; overwrite lets a re-issued badge be
-re-baked). Unbaking refuses an image that holds two credentials, which §5.3 forbids.
+re-baked). Unbaking refuses an image that holds two credentials, which §5.3 forbids. Baked
+SVG is always well-formed XML: in JSON text the characters XML cannot hold are written as
+`\\uXXXX` escapes (the same JSON), and a JWS holding one is refused.
 
 Unbaking reads images from anyone, so it is defensive: sizes are bounded, compressed text
 (tolerated though the spec forbids it) is inflated with a hard output limit, and SVG is
@@ -158,10 +160,26 @@ _OLD_CREDENTIAL: Final = re.compile(
     re.DOTALL,
 )
 _XMLNS: Final = f'xmlns:openbadges="{SVG_NAMESPACE}"'
+# What XML 1.0 cannot hold, not even as a character reference (§2.2 `Char`, WFC: Legal
+# Character): C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF.
+_NOT_XML: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Attribute values have their tabs and line breaks turned into spaces by XML parsers
+# (§3.3.3) unless written as character references.
+_ATTRIBUTE_ESCAPES: Final = str.maketrans(
+    {"&": "&amp;", '"': "&quot;", "<": "&lt;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+)
 
 
 def _escape_attribute(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    if _NOT_XML.search(value):
+        raise BakingError("payload must be a compact JWS (base64url parts joined by dots)")
+    return value.translate(_ATTRIBUTE_ESCAPES)
+
+
+def _json_for_xml(text: str) -> str:
+    """`text` with each character XML cannot hold as a `\\uXXXX` escape. In JSON such a
+    character can only stand inside a string, where the escape means the same character."""
+    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def bake_svg(svg: str, payload: str | Mapping[str, Any]) -> str:
@@ -175,7 +193,7 @@ def bake_svg(svg: str, payload: str | Mapping[str, Any]) -> str:
     if "xmlns:openbadges=" not in tag:
         tag = f"{tag[:-1].rstrip()} {_XMLNS}>"
     if isinstance(payload, Mapping) or text.startswith("{"):
-        cdata = text.replace("]]>", "]]]]><![CDATA[>")
+        cdata = _json_for_xml(text).replace("]]>", "]]]]><![CDATA[>")
         element = f"<openbadges:credential><![CDATA[{cdata}]]></openbadges:credential>"
     else:
         element = f'<openbadges:credential verify="{_escape_attribute(text)}"/>'

@@ -32,10 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from badges.issuers import KeyVault
 from badges.issuing import credential_url
-from badges.webhooks import is_public_address, secret_context
+from badges.webhooks import secret_context
 from keys.master import KeyDecryptionError
 from storage.models import Issuer, WebhookDelivery, WebhookSubscription
 from storage.session import transaction
+from verification.addresses import is_public_address, parse_address
 
 logger = logging.getLogger("lattice.webhooks")
 
@@ -203,13 +204,14 @@ class _Target:
 
 
 async def _pin(url: str, allow_private: bool) -> _Target:
-    """Resolve the receiver once, refuse private addresses, and connect to what was checked
-    (a second lookup by the HTTP client could answer differently: DNS rebinding)."""
+    """Resolve the receiver once, refuse it unless every address is public (the policy of
+    `verification.addresses`, which the verifier's fetcher shares), and connect to what was
+    checked (a second lookup by the HTTP client could answer differently: DNS rebinding)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = [parse_address(str(info[4][0])) for info in infos]
     if not addresses:
         raise UnsafeTarget(f"{host} has no address")
     if not allow_private and not all(is_public_address(address) for address in addresses):

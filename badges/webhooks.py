@@ -7,7 +7,6 @@ committed one is never lost. `badges.webhook_delivery` sends the rows.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from badges.errors import InvalidInput, NotFound
 from badges.issuers import KeyVault
 from storage.models import Client, Issuer, WebhookDelivery, WebhookSubscription, utcnow
+from verification.addresses import is_public_address, parse_address
 
 EVENT_TYPES: Final = (
     "credential.issued",
@@ -49,13 +49,6 @@ class NewSubscription:
 
     subscription: WebhookSubscription
     secret: str
-
-
-def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """False for loopback, private, link-local, shared, multicast and reserved addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
 
 
 def check_url(url: str, policy: UrlPolicy) -> str:
@@ -90,7 +83,7 @@ def _is_local(host: str) -> bool:
     if host in _LOCAL_NAMES or host.endswith(".localhost"):
         return True
     try:
-        return not is_public_address(ipaddress.ip_address(host))
+        return not is_public_address(parse_address(host))
     except ValueError:
         return False  # a name: judged when it is resolved, at delivery
 

@@ -2,11 +2,11 @@
 
 A verifier fetches what strangers point it at (DID documents, key documents, status lists,
 credential URLs), so every request is checked as if hostile: https only (unless
-`allow_insecure_http`), every resolved address of the host must be public (unless
-`allow_private_networks`), the same checks on every redirect hop, configured prefixes
-(e.g. the service's own admin routes) refused, bodies streamed and cut at `max_bytes`, a
-short timeout, few redirects. Responses are cached in memory by their Cache-Control
-`max-age` (`no-store` honoured) and revalidated with `ETag`.
+`allow_insecure_http`), every resolved address of the host must be public as
+`verification.addresses` judges it (unless `allow_private_networks`), the same checks on
+every redirect hop, configured prefixes (e.g. the service's own admin routes) refused,
+bodies streamed and cut at `max_bytes`, a short timeout, few redirects. Responses are cached
+in memory by their Cache-Control `max-age` (`no-store` honoured) and revalidated with `ETag`.
 
 Known limit: httpx resolves the host again when it connects, so a DNS server that answers
 differently within milliseconds (DNS rebinding) is not fully excluded; deploy behind an
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import re
 import socket
 import time
@@ -32,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from verification.addresses import is_public_address, parse_address
 from verification.lru import LruCache
 
 DEFAULT_ACCEPT: Final = "application/json, application/ld+json, */*;q=0.1"
@@ -81,20 +81,6 @@ class _CacheEntry:
     document: FetchedDocument
     fresh_until: float
     etag: str | None
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or not address.is_global
-    )
 
 
 class SafeFetcher:
@@ -182,8 +168,8 @@ class SafeFetcher:
         except OSError:
             raise FetchError("dns", _unfetched(url, _no_dns(parts.hostname)), url=url) from None
         for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if not _is_public(address):
+            address = parse_address(str(info[4][0]))
+            if not is_public_address(address):
                 raise FetchError(
                     "private_address",
                     f"{url} resolves to {address}, a private, loopback or reserved address; "

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.settings import Settings
 from badges.errors import InvalidInput
-from badges.issuers import IssuerDetails, create_issuer
+from badges.issuers import IssuerDetails, KeyVault, create_issuer
 from badges.webhook_delivery import (
     Claimed,
     DeliveryConfig,
@@ -28,10 +31,12 @@ from badges.webhook_delivery import (
     retry_delay,
     send,
 )
-from badges.webhooks import UrlPolicy, check_url, enqueue, secret_context
-from storage.models import WebhookDelivery, WebhookSubscription
-from storage.session import transaction
-from tests.conftest import Provider, make_provider
+from badges.webhooks import UrlPolicy, check_url, create_subscription, enqueue, secret_context
+from storage import migrate
+from storage.models import Client, WebhookDelivery, WebhookSubscription
+from storage.session import create_engine, create_session_factory, transaction
+from tests.conftest import Provider, make_provider, serve
+from tests.processes import free_port
 
 
 @dataclass
@@ -331,6 +336,18 @@ async def test_bad_webhook_input_is_refused_naming_the_field(
         "https://192.168.0.10/hooks",
         "https://169.254.169.254/latest/meta-data",
         "https://100.64.0.1/hooks",
+        "https://0.0.0.0/hooks",
+        "https://[64:ff9b::7f00:1]/hooks",  # NAT64 of 127.0.0.1
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # NAT64 of 169.254.169.254
+        "https://[::127.0.0.1]/hooks",  # IPv4-compatible
+        "https://[2002:a00:1::1]/hooks",  # 6to4 of 10.0.0.1
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks",  # Teredo, client 127.0.0.1
+        "https://[fec0::1]/hooks",  # site-local
+        "https://[fd00::1]/hooks",  # unique-local
+        "https://[fe80::1]/hooks",
+        "https://[ff02::1]/hooks",
+        "https://224.0.0.1/hooks",
+        "https://192.0.2.1/hooks",  # documentation
     ],
 )
 def test_by_default_only_https_to_public_addresses_is_accepted(url: str):
@@ -400,3 +417,112 @@ async def test_webhooks_belong_to_their_issuer_and_need_their_scope(
     assert (await provider.http.delete(path)).status_code == 404
     assert (await provider.http.get("/v1/webhooks")).json() == []
     await reader.http.aclose()
+
+
+# The service as deployed, where webhooks go to public addresses only (the shared test
+# service allows loopback, for its receivers). It has its own database: the shared service's
+# worker, which may send anywhere, must not take its deliveries.
+
+
+@dataclass
+class StrictService:
+    url: str
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="module")
+async def strict(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[StrictService]:
+    database_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('strict') / 'lattice.db'}"
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    port = free_port()
+    deployed = settings.model_copy(
+        update={
+            "database_url": database_url,
+            "port": port,
+            "public_url": f"http://127.0.0.1:{port}",
+            "data_dir": tmp_path_factory.mktemp("strict-data"),
+            "webhooks_allow_private": False,
+        }
+    )
+    assert deployed.webhooks_allow_http  # the receivers here are plain http
+    running = serve(deployed)
+    url = await asyncio.to_thread(next, running)
+    engine = create_engine(database_url)
+    yield StrictService(url, create_session_factory(engine))
+    await engine.dispose()
+    await asyncio.to_thread(next, running, None)  # stops the service
+
+
+@pytest.fixture
+async def strict_provider(strict: StrictService, vault: KeyVault) -> AsyncIterator[Provider]:
+    slug = f"issuer-{uuid.uuid4().hex[:10]}"
+    async with transaction(strict.sessions) as session:
+        issuer = await create_issuer(session, vault, IssuerDetails(slug, "Digital Promise"))
+    made = await make_provider(strict.url, strict.sessions, issuer)
+    yield made
+    await made.http.aclose()
+
+
+# 127.0.0.1 written as IPv6 forms a NAT64 gateway or the host's own stack may deliver there.
+HIDDEN_LOOPBACK = ("[64:ff9b::7f00:1]", "[::127.0.0.1]", "[2002:7f00:1::1]")
+
+
+@pytest.mark.parametrize("host", HIDDEN_LOOPBACK)
+async def test_registering_a_loopback_address_in_ipv6_disguise_is_refused(
+    strict_provider: Provider, host: str
+):
+    response = await strict_provider.http.post(
+        "/v1/webhooks", json={"url": f"http://{host}:8080/hooks"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error == {
+        "field": "url",
+        "detail": "url points to a loopback, private or reserved address",
+    }
+
+
+async def test_the_worker_never_connects_to_a_loopback_address_in_ipv6_disguise(
+    strict: StrictService,
+    strict_provider: Provider,
+    vault: KeyVault,
+    receiver: Callable[..., Receiver],
+):
+    hooks = receiver()
+    port = urlsplit(hooks.url).port
+    # Stored as a subscription registered before this check existed would be (a name whose
+    # DNS answer later changes to such an address takes the same path at delivery).
+    async with transaction(strict.sessions) as session:
+        client = await session.scalar(
+            select(Client).where(Client.client_id == strict_provider.client_id)
+        )
+        assert client is not None
+        webhooks = [
+            await create_subscription(
+                session,
+                vault,
+                strict_provider.issuer,
+                client,
+                f"http://{host}:{port}/hooks",
+                None,
+                UrlPolicy(allow_http=True, allow_private=True),
+            )
+            for host in HIDDEN_LOOPBACK
+        ]
+
+    await _issue(strict_provider)
+
+    for host, webhook in zip(HIDDEN_LOOPBACK, webhooks, strict=True):
+        [delivery] = await _deliveries_when(
+            strict_provider,
+            str(webhook.subscription.id),
+            lambda found: bool(found and found[0]["lastError"]),
+        )
+        assert (delivery["status"], delivery["lastStatusCode"]) == ("failed", None)
+        refusal = "resolves to a loopback, private or reserved address"
+        assert delivery["lastError"] == f"UnsafeTarget: {host.strip('[]')} {refusal}"
+    assert hooks.received == []

@@ -7,6 +7,7 @@ import base64
 import io
 from xml.etree import ElementTree
 
+import pytest
 from PIL import Image
 
 from badges.badge_art import contrast, default_png, default_svg, layout, palette_for
@@ -49,6 +50,34 @@ def test_the_svg_is_accessible_and_escapes_names() -> None:
     assert root.get("role") == "img"
     assert root.findtext(f"{SVG}title") == 'Tom & "Jerry" <3'
     assert root.findtext(f"{SVG}desc") == "Badge awarded by Org & Co"
+
+
+# Names as stored before the API refused control characters, or as credentials from
+# elsewhere carry them: every C0 control, DEL, a C1 control, lone surrogates (a JSON body
+# may spell them, "\\ud800") and the two non-characters XML 1.0 cannot hold.
+UNPRINTABLE = [chr(code) for code in range(0x20)] + ["\x7f", "\x85", "\ud800", "\udfff"]
+UNPRINTABLE += ["\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("char", UNPRINTABLE, ids=lambda char: f"U+{ord(char):04X}")
+def test_a_name_with_a_control_character_still_makes_well_formed_svg(char: str) -> None:
+    svg = default_svg("x", f"Close{char}Reading", f"Digital{char}Promise")
+
+    root = ElementTree.fromstring(svg.encode("utf-8"))  # noqa: S314  # our own document
+
+    assert root.findtext(f"{SVG}title") == "Close Reading"
+    assert root.findtext(f"{SVG}desc") == "Badge awarded by Digital Promise"
+    assert [text.text for text in root.iter(f"{SVG}text")] == ["Close Reading", "Digital Promise"]
+    assert default_png.__wrapped__("x", f"Close{char}Reading", f"Digital{char}Promise")
+
+
+def test_markup_in_a_name_stays_text() -> None:
+    name = 'Close ]]> <Reading/> & "<![CDATA[" &amp;'
+
+    root = ElementTree.fromstring(default_svg("x", name, "A <b> & ]]>"))  # noqa: S314
+
+    assert root.findtext(f"{SVG}title") == name
+    assert root.findtext(f"{SVG}desc") == "Badge awarded by A <b> & ]]>"
 
 
 def test_the_png_is_a_400_pixel_image() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
+from xml.etree import ElementTree
 
 import pytest
 
+from badges.badge_art import default_svg
 from badges.baking import BakingError, bake_png, bake_svg, unbake_png, unbake_svg
 
 VALIDATOR_SVG = """<?xml version="1.0" encoding="utf-8"?>
@@ -122,3 +125,35 @@ def test_a_png_or_svg_with_two_credentials_is_refused() -> None:
     element = f'<openbadges:credential verify="{JWS}"/>'
     with pytest.raises(BakingError, match="more than one <openbadges:credential>"):
         unbake_svg(baked.replace(element, element + element))
+
+
+# Every character XML 1.0 cannot hold (C0 controls but tab, LF, CR; lone surrogates; U+FFFE,
+# U+FFFF), with the ones it can, and markup.
+AWKWARD_NAME = (
+    "".join(chr(code) for code in range(0x20))
+    + '\x7f\x85\ud800-\udfff\ufffe\uffff ]]> <b> & "quoted" \U0001f393'
+)
+
+
+def test_a_credential_with_any_characters_bakes_into_well_formed_svg() -> None:
+    credential = {**CREDENTIAL, "name": AWKWARD_NAME}
+    image = default_svg("https://example.org/achievements/1", "Close Reading", "Digital Promise")
+
+    baked = bake_svg(image, credential)
+
+    ElementTree.fromstring(baked.encode("utf-8"))  # noqa: S314  # raises if not well-formed
+    assert json.loads(unbake_svg(baked)) == credential
+
+
+def test_json_text_with_raw_control_characters_bakes_as_the_same_json() -> None:
+    text = '{"name":"Close\x01Reading\x1f\uffff"}'  # as a caller might hand it over
+
+    baked = bake_svg(VALIDATOR_SVG, text)
+
+    assert json.loads(unbake_svg(baked)) == {"name": "Close\x01Reading\x1f\uffff"}
+
+
+def test_a_jws_keeps_its_exact_text_and_one_xml_cannot_hold_is_refused() -> None:
+    assert unbake_svg(bake_svg(VALIDATOR_SVG, JWS)) == JWS
+    with pytest.raises(BakingError, match="compact JWS"):
+        bake_svg(VALIDATOR_SVG, JWS + "\x00")
