@@ -7,7 +7,9 @@ verifies an upserted credential first (the verifier pipeline) and stores nothing
 fails; this module keeps a verified one, one per issuer id + credential id (§10 equality:
 percent-decoded, trimmed; a newer `validFrom` replaces). A held credential counts toward
 stacks once it names her: `lookup_key` is the keyed hash of the identifier it names, as
-for credentials issued here.
+for credentials issued here, and the same rule decides which identifiers count: her
+addresses and the educator IDs an agency ties to her whoever issued it, an educator ID that
+only issuer X ties to her only for X's credentials (`BadgeScope.issuers_of`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from badges.recipients import (
     lookup_key,
     normalise_email,
 )
-from badges.teachers import badge_scope, email_key, verified_keys
+from badges.teachers import BadgeScope, badge_scope, email_key, verified_keys
 from keys.vc_jwt import VcJwtError, decode_unverified
 from storage.models import Credential, HeldCredential, Teacher
 
@@ -75,13 +77,22 @@ def identities_of(credential: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [item for item in items if isinstance(item, Mapping)]
 
 
+@dataclass(frozen=True)
+class Naming:
+    """Her verified identifiers a credential names (lookup keys, her addresses first) and
+    its issuer's id: which of them, if any, tie it to her is `tie`'s to decide."""
+
+    issuer_iri: str
+    keys: tuple[str, ...]
+
+
 def naming_key(
     vault: KeyVault,
     teacher: Teacher,
     credential: Mapping[str, Any],
     known_emails: Iterable[str] = (),
-) -> str | None:
-    """The lookup key of her verified identifier that `credential` names, if any.
+) -> Naming | None:
+    """The lookup keys of her verified identifiers that `credential` names, if any.
 
     Her addresses are kept only as keyed hashes, so a salted `identityHash` can be checked
     only against an address she gave in the clear (her published profile e-mail); an
@@ -89,26 +100,42 @@ def naming_key(
     """
     mine = set(verified_keys(teacher))
     emails = [normalise_email(email) for email in known_emails]
+    addresses: list[str] = []
+    educator_ids: list[str] = []
     for identity in identities_of(credential):
         kind, value = identity.get("identityType"), identity.get("identityHash")
         if not isinstance(value, str):
             continue
         if kind == "emailAddress" and not identity.get("hashed"):
-            emails_to_try = [normalise_email(value)]
+            addresses += [email_key(vault, normalise_email(value))]
         elif kind == "emailAddress":
-            emails_to_try = [email for email in emails if identity_matches(identity, email)]
+            addresses += [email_key(vault, e) for e in emails if identity_matches(identity, e)]
         elif kind == EDUCATOR_ID_TYPE and not identity.get("hashed"):
-            key = lookup_key(vault.lookup_secret, EDUCATOR_ID_TYPE, value.strip())
-            if key in mine:
-                return key
-            continue
-        else:
-            continue
-        for email in emails_to_try:
-            key = email_key(vault, email)
-            if key in mine:
-                return key
+            educator_ids.append(lookup_key(vault.lookup_secret, EDUCATOR_ID_TYPE, value.strip()))
+    keys = tuple(dict.fromkeys(key for key in addresses + educator_ids if key in mine))
+    issuer_iri = _id_of(credential.get("issuer")) or ""
+    return Naming(issuer_iri, keys) if keys else None
+
+
+async def tie(session: AsyncSession, scope: BadgeScope, naming: Naming | None) -> str | None:
+    """The first identifier `naming` lists that makes a credential from its issuer hers, by
+    the rule of her badges issued here: an educator ID that only issuer X ties to her
+    address ties only X's credentials, so another issuer's credential naming that ID (maybe
+    another teacher's) does not become hers by being pushed into her account."""
+    if naming is None:
+        return None
+    for key in naming.keys:
+        issuers = scope.issuers_of(key)
+        if issuers is None or (issuers and await _signs_as(session, issuers, naming.issuer_iri)):
+            return key
     return None
+
+
+async def _signs_as(session: AsyncSession, issuers: Iterable[uuid.UUID], iri: str) -> bool:
+    """Whether `iri` is the id one of `issuers` gives itself on its credentials issued here."""
+    query = select(Credential.issuer_did).where(Credential.issuer_id.in_(sorted(issuers)))
+    query = query.distinct()
+    return normalised_iri(iri) in {normalised_iri(did) for did in await session.scalars(query)}
 
 
 @dataclass(frozen=True)
@@ -133,17 +160,19 @@ async def upsert(
     incoming: Incoming,
     *,
     client_id: uuid.UUID | None,
-    naming: str | None,
+    naming: Naming | None,
 ) -> Upserted:
-    """Insert or replace by issuer id + credential id; an older `validFrom` never replaces."""
+    """Insert or replace by issuer id + credential id; an older `validFrom` never replaces.
+    It is tied to her by the identifier of `naming` that is hers for its issuer (`tie`)."""
     credential = incoming.credential
+    tied = await tie(session, await badge_scope(session, teacher), naming) if naming else None
     key = match_key(_id_of(credential.get("issuer")) or "", _id_of(credential) or "")
     valid_from = _moment(credential.get("validFrom") or credential.get("issuanceDate"))
     valid_from = valid_from or datetime.now(UTC)
     row = await _held(session, teacher.id, key)
     if row is None:
         row = HeldCredential(teacher_id=teacher.id, match_key=key)
-        _fill(row, incoming, valid_from, client_id=client_id, naming=naming)
+        _fill(row, incoming, valid_from, client_id=client_id, tied=tied)
         try:
             async with session.begin_nested():
                 session.add(row)
@@ -156,7 +185,7 @@ async def upsert(
                 raise
     if valid_from < row.valid_from:
         return Upserted(row, "kept")
-    _fill(row, incoming, valid_from, client_id=client_id, naming=naming)
+    _fill(row, incoming, valid_from, client_id=client_id, tied=tied)
     await session.flush()
     return Upserted(row, "replaced")
 
@@ -175,7 +204,7 @@ def _fill(
     valid_from: datetime,
     *,
     client_id: uuid.UUID | None,
-    naming: str | None,
+    tied: str | None,
 ) -> None:
     credential = incoming.credential
     subject = _first(credential.get("credentialSubject"))
@@ -191,7 +220,7 @@ def _fill(
     row.valid_until = _moment(credential.get("validUntil") or credential.get("expirationDate"))
     row.earned_at = _moment(credential.get("awardedDate")) or valid_from
     row.verdict = incoming.verdict
-    row.lookup_key = naming
+    row.lookup_key = tied
     row.updated_at = datetime.now(UTC)
 
 
@@ -215,9 +244,10 @@ async def rematch(session: AsyncSession, vault: KeyVault, teacher: Teacher, emai
             HeldCredential.teacher_id == teacher.id, HeldCredential.lookup_key.is_(None)
         )
     )
+    scope = await badge_scope(session, teacher)
     matched = 0
     for row in rows:
-        key = naming_key(vault, teacher, held_document(row), [email])
+        key = await tie(session, scope, naming_key(vault, teacher, held_document(row), [email]))
         if key is not None:
             row.lookup_key = key
             matched += 1

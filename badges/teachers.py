@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -206,7 +207,9 @@ async def teacher_for_code(session: AsyncSession, proven: SignInCode) -> Teacher
     asked to add it to her account."""
     key = proven.email_key
     identifier = await session.scalar(
-        select(TeacherIdentifier).where(TeacherIdentifier.lookup_key == key)
+        select(TeacherIdentifier).where(
+            TeacherIdentifier.kind == "email", TeacherIdentifier.lookup_key == key
+        )
     )
     if identifier is not None:
         identifier.verified_at = identifier.verified_at or datetime.now(UTC)
@@ -230,24 +233,42 @@ async def teacher_for_code(session: AsyncSession, proven: SignInCode) -> Teacher
 async def claim_educator_id(
     session: AsyncSession, vault: KeyVault, teacher: Teacher, state: str, educator_id: str
 ) -> TeacherIdentifier:
-    """Add her educator ID; it counts once a credential ties it to one of her addresses."""
+    """Add her educator ID; it counts once a credential or an agency ties it to one of her
+    addresses. The claim is her account's own: other accounts may claim the same ID, and
+    what each claim opens depends on its own proof (`badge_scope`), so nobody can take an
+    ID away from its owner by claiming it first."""
     value = f"{state.strip().upper()}:{educator_id.strip()}"
     if len(state.strip()) != 2:
         raise InvalidInput("state must be a two-letter code", field=("state",))
     key = lookup_key(vault.lookup_secret, EDUCATOR_ID_TYPE, value)
-    taken = await session.scalar(
-        select(TeacherIdentifier).where(TeacherIdentifier.lookup_key == key)
-    )
-    if taken is not None and taken.teacher_id != teacher.id:
-        raise InvalidInput("that educator ID belongs to another account", field=("educatorId",))
-    row = taken or TeacherIdentifier(
-        kind="educator_id", lookup_key=key, label=f"{value[:3]}•••{value[-2:]}"
-    )
-    if taken is None:
-        teacher.identifiers.append(row)
-    await session.flush()
+    row = _claim_of(teacher, key) or await _add_claim(session, teacher, key, value)
     await confirm_educator_ids(session, teacher)
     return row
+
+
+def _claim_of(teacher: Teacher, key: str) -> TeacherIdentifier | None:
+    return next((i for i in teacher.identifiers if i.lookup_key == key), None)
+
+
+async def _add_claim(
+    session: AsyncSession, teacher: Teacher, key: str, value: str
+) -> TeacherIdentifier:
+    row = TeacherIdentifier(
+        teacher_id=teacher.id,
+        kind="educator_id",
+        lookup_key=key,
+        label=f"{value[:3]}•••{value[-2:]}",
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass  # she sent the form twice at once, and the other request added it
+    await session.refresh(teacher, ["identifiers"])
+    claim = _claim_of(teacher, key)
+    if claim is None:
+        raise NotFound("the account is gone")
+    return claim
 
 
 async def confirm_educator_ids(session: AsyncSession, teacher: Teacher) -> None:
@@ -324,6 +345,8 @@ class BadgeScope:
     that a state agency ties to one of those addresses. An educator ID that only issuer X's
     credential ties to her address is X's word alone: it opens X's credentials naming the
     ID, not another issuer's (X may have made a typo, and the ID may be another teacher's).
+    Each account's claim of an educator ID is weighed on its own: several accounts may claim
+    one ID, and each sees what its own proof opens.
     """
 
     teacher_id: uuid.UUID
@@ -331,6 +354,13 @@ class BadgeScope:
     anywhere: frozenset[str]
     # (educator ID lookup key, the issuers whose credentials tie it to her address).
     per_issuer: tuple[tuple[str, frozenset[uuid.UUID]], ...]
+
+    def issuers_of(self, key: str) -> frozenset[uuid.UUID] | None:
+        """Whose credentials naming the identifier `key` are hers: None for every issuer's,
+        otherwise those issuers' only (an empty set: nobody's)."""
+        if key in self.anywhere:
+            return None
+        return dict(self.per_issuer).get(key, frozenset())
 
     def owns(self) -> ColumnElement[bool]:
         """SQL: the `Credential` row is hers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, utcnow
@@ -30,18 +30,33 @@ class TeacherIdentifier(Base):
     """An e-mail address or state educator ID of a teacher, kept as a keyed lookup hash.
 
     `verified_at` is set when she proved it: an e-mail by a code sent to it; an educator ID
-    when a credential names it together with one of her verified e-mail addresses.
+    when a credential or an agency pairs it with one of her verified e-mail addresses.
+
+    An e-mail address belongs to one account: she proves it by signing in with it. An
+    educator ID is a claim of one account, and several accounts may claim the same ID, each
+    with its own proof (`badges.teachers.badge_scope`): otherwise whoever claimed an ID first
+    (a provider's typo, or on purpose) would lock its real owner out of it.
     """
 
     __tablename__ = "teacher_identifiers"
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "lookup_key"),
+        Index(
+            "uq_teacher_identifiers_email",
+            "lookup_key",
+            unique=True,
+            sqlite_where=text("kind = 'email'"),
+            postgresql_where=text("kind = 'email'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     teacher_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("teachers.id", ondelete="CASCADE"), index=True
     )
+    # "email" or "educator_id".
     kind: Mapped[str] = mapped_column(String(32))
-    # Unique: one verified address belongs to one account.
-    lookup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    lookup_key: Mapped[str] = mapped_column(String(64))
     # What she sees of it (`j•••@example.org`), never the whole value for educator IDs.
     label: Mapped[str] = mapped_column(String(320))
     verified_at: Mapped[datetime | None]

@@ -12,15 +12,21 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
+from badges.recipients import EDUCATOR_ID_TYPE
+from keys.data_integrity import sign_document
+from keys.multikey import did_key_for, did_key_verification_method
 from storage.session import transaction
-from tests.app.test_ob_api import _code_from, _consent, _ready_app
+from tests.app.test_ob_api import _code_from, _consent, _held, _ready_app
 from tests.app.test_teachers import sign_in
+from tests.builders import unsigned_open_badge
 from tests.conftest import AgencyClient, Provider, make_provider
 
 DOWNLOADS = ("json", "jwt", "png", "svg")
@@ -191,4 +197,100 @@ async def test_an_agency_registering_her_with_address_and_id_opens_every_provide
 
     # The state says the ID is hers: a badge naming only the ID is hers, from anyone.
     assert by_id_alone.status_code == 200 and tie.theirs_name in by_id_alone.text
+    await browser.aclose()
+
+
+async def _add_the_id(browser: httpx.AsyncClient, tie: Tie) -> httpx.Response:
+    return await browser.post(
+        "/teacher/account/educator-id",
+        data={"educator_id": tie.educator_id, "us_state": tie.state, "csrf": await _csrf(browser)},
+    )
+
+
+async def test_an_id_claimed_first_by_another_account_still_opens_for_its_owner(
+    server: str, sessions: Any, tie: Tie, agency: AgencyClient
+):
+    squatter = await _teacher_with_the_id(server, sessions, tie)
+    registered = await agency.http.post(
+        "/v1/agency/educators",
+        json={"email": tie.teacher2, "educatorId": tie.educator_id, "state": tie.state},
+    )
+    assert registered.status_code == 201, registered.text
+    owner = httpx.AsyncClient(base_url=server, timeout=60)
+    await sign_in(owner, sessions, tie.teacher2)
+
+    added = await _add_the_id(owner, tie)
+    owners = [await owner.get(f"/teacher/badges/{badge}") for badge in tie.theirs + tie.hers]
+    squatters = [
+        await squatter.get(f"/teacher/badges/{badge}") for badge in [*tie.theirs, tie.hers[1]]
+    ]
+
+    assert added.status_code == 303, added.text
+    # The state ties the ID to her address: every provider's badge naming it is hers.
+    assert [page.status_code for page in owners] == [200, 200, 200, 200]
+    # The first claim opens no more than its own proof did: provider A's word, A's badges.
+    assert [page.status_code for page in squatters] == [404, 404, 200]
+    await owner.aclose()
+    await squatter.aclose()
+
+
+def _badge_naming_the_id(tie: Tie, achievement_iri: str) -> dict[str, Any]:
+    """A badge from issuer B elsewhere (a did:key) naming the educator ID in the clear."""
+    key = Ed25519PrivateKey.generate()
+    document = unsigned_open_badge(did_key_for(key.public_key()), issuer_name="Other District")
+    document["credentialSubject"]["achievement"]["id"] = achievement_iri
+    document["credentialSubject"]["identifier"] = [
+        {
+            "type": "IdentityObject",
+            "identityType": EDUCATOR_ID_TYPE,
+            "hashed": False,
+            "identityHash": f"{tie.state}:{tie.educator_id}",
+        }
+    ]
+    document |= {"id": f"urn:uuid:{uuid.uuid4()}", "validFrom": "2025-03-01T00:00:00Z"}
+    method = did_key_verification_method(key.public_key())
+    signed = sign_document(document, key, method, datetime(2025, 3, 1, tzinfo=UTC))
+    return signed | {"proof": [signed["proof"]]}  # the strict bundled schema wants an array
+
+
+async def test_a_badge_from_another_issuer_naming_the_id_is_not_tied_to_her_when_pushed(
+    server: str, sessions: Any, vault: KeyVault, tie: Tie, agency: AgencyClient
+):
+    achievement_iri = f"https://other.example/achievements/{uuid.uuid4()}"
+    vetted = await agency.http.post(
+        "/v1/agency/approvals",
+        json={
+            "achievementId": achievement_iri,
+            "purpose": "advancement",
+            "effectiveFrom": "2020-01-01T00:00:00Z",
+        },
+    )
+    assert vetted.status_code == 201, vetted.text
+    stack = await agency.http.post(
+        "/v1/agency/stacks",
+        json={
+            "code": "SEL",
+            "name": "Social-Emotional Learning",
+            "rule": {"achievement": achievement_iri},
+        },
+    )
+    assert stack.status_code == 201, stack.text
+    browser = await _teacher_with_the_id(server, sessions, tie)
+    app = await _ready_app(server)
+    code, _ = _code_from(await _consent(browser, app.authorize_url()))
+    assert (await app.exchange(code)).status_code == 200
+
+    pushed = await app.http.post(
+        app.api + "/credentials",
+        json=_badge_naming_the_id(tie, achievement_iri),
+        headers=app.bearer(),
+    )
+    progress = await browser.get("/teacher/progress")
+
+    assert pushed.status_code == 201, pushed.text
+    held = await _held(sessions, tie.teacher1, vault)
+    # Provider A's word makes the ID hers for A's badges only; B's badge stays unclaimed.
+    assert [row.lookup_key for row in held] == [None]
+    assert "Social-Emotional Learning" not in progress.text
+    await app.http.aclose()
     await browser.aclose()

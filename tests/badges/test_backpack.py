@@ -1,17 +1,24 @@
-"""A teacher's backpack keeps one credential per issuer id + credential id (OB 3.0 §10)."""
+"""A teacher's backpack keeps one credential per issuer id + credential id (OB 3.0 §10), tied
+to her by an identifier that is hers for the credential's issuer."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from badges import backpack
+from badges.issuers import KeyVault
+from badges.recipients import EDUCATOR_ID_TYPE, lookup_key
+from badges.teachers import claim_educator_id, redeem_code, start_sign_in, teacher_for_code
 from storage.models import HeldCredential, Teacher
 from storage.session import transaction
+from tests.conftest import Provider
 
 
 def _incoming(valid_from: str, name: str) -> backpack.Incoming:
@@ -100,3 +107,67 @@ async def test_two_pushes_of_the_same_new_credential_at_once_keep_one_row(
     assert count == 1
     held = await _rows(sessions, teacher)
     assert held[0]["credentialSubject"]["achievement"]["name"] == "B"
+
+
+async def _teacher_claiming(
+    sessions: async_sessionmaker[AsyncSession], vault: KeyVault, address: str, number: str
+) -> uuid.UUID:
+    """A teacher signed in with `address` (the real sign-in functions) who added CA:`number`."""
+    async with transaction(sessions) as session:
+        issued = await start_sign_in(
+            session, vault, address, client_address=None, lifetime=timedelta(minutes=5)
+        )
+        proven = await redeem_code(session, vault, address, issued.code)
+        teacher = await teacher_for_code(session, proven)
+        await claim_educator_id(session, vault, teacher, "CA", number)
+        return teacher.id
+
+
+def _naming_the_id(issuer_iri: str, number: str) -> backpack.Incoming:
+    """A verified credential from `issuer_iri` naming the educator ID CA:`number` in the clear."""
+    credential = {
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "issuer": {"id": issuer_iri},
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": EDUCATOR_ID_TYPE,
+                    "hashed": False,
+                    "identityHash": f"CA:{number}",
+                }
+            ],
+            "achievement": {"id": "https://example.org/mc/2", "name": "Restorative Circles"},
+        },
+    }
+    return backpack.Incoming(json.dumps(credential), "ldp_vc", credential, "verified")
+
+
+async def test_an_educator_id_one_provider_vouches_for_ties_only_that_providers_credentials(
+    sessions: async_sessionmaker[AsyncSession], vault: KeyVault, provider: Provider
+) -> None:
+    address, number = f"t-{uuid.uuid4().hex[:8]}@example.org", str(uuid.uuid4().int)[:9]
+    achievement = await provider.create_achievement(name="Inquiry Science")
+    response = await provider.issue(
+        achievement["id"], recipient={"email": address, "educatorId": number, "state": "CA"}
+    )
+    assert response.status_code == 201, response.text
+    provider_did = response.json()["credential"]["issuer"]["id"]
+    teacher_id = await _teacher_claiming(sessions, vault, address, number)
+    the_id = lookup_key(vault.lookup_secret, EDUCATOR_ID_TYPE, f"CA:{number}")
+
+    tied = []
+    for issuer_iri in (provider_did, "did:example:another-provider"):
+        async with transaction(sessions) as session:
+            teacher = await session.get(Teacher, teacher_id)
+            assert teacher is not None
+            incoming = _naming_the_id(issuer_iri, number)
+            naming = backpack.naming_key(vault, teacher, incoming.credential)
+            stored = await backpack.upsert(
+                session, teacher, incoming, client_id=None, naming=naming
+            )
+            tied.append(stored.row.lookup_key)
+
+    # The provider's own badge ties the ID to her address: its word holds for its badges.
+    assert tied == [the_id, None]
