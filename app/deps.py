@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from app.state import ServiceState
 from badges.agencies import agency_of
@@ -61,6 +62,20 @@ class Provider:
     scopes: frozenset[str]
 
 
+# The OAuth 2.0 security schemes of the OpenAPI document (app.openapi declares them).
+PROVIDER_OAUTH: Final = "ProviderOAuth"  # client credentials: providers' and agencies' clients
+TEACHER_APP_OAUTH: Final = "TeacherAppOAuth"  # authorization code: a teacher's OB 3.0 apps
+
+
+@dataclass(frozen=True)
+class SecurityRequirement:
+    """What a dependency demands of the caller, for the OpenAPI document: a token of
+    `scheme` holding every one of `scopes`. A dependency exposes it as `.security`."""
+
+    scheme: str
+    scopes: tuple[str, ...]
+
+
 def _unauthorized(detail: str, error: str = "invalid_token") -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": f'Bearer error="{error}"'})
 
@@ -70,6 +85,7 @@ class RequireScopes:
 
     def __init__(self, *scopes: str) -> None:
         self.scopes = frozenset(scopes)
+        self.security = SecurityRequirement(PROVIDER_OAUTH, tuple(sorted(self.scopes)))
 
     async def __call__(self, request: Request, session: Session) -> Provider:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -90,7 +106,8 @@ class RequireScopes:
                     f'scope="{" ".join(sorted(self.scopes))}"'
                 },
             )
-        issuer = await session.get(Issuer, grant.issuer_id)
+        # Its keys in the same statement: every issuing request signs with them.
+        issuer = await session.get(Issuer, grant.issuer_id, options=[joinedload(Issuer.keys)])
         if issuer is None:
             raise _unauthorized("the client's issuer no longer exists")
         return Provider(client=grant.client, issuer=issuer, scopes=grant.scopes)
@@ -119,6 +136,7 @@ class RequireAgency:
 
     def __init__(self, *scopes: str) -> None:
         self._provider = RequireScopes(*scopes)
+        self.security = self._provider.security
 
     async def __call__(self, request: Request, session: Session) -> AgencyCaller:
         provider = await self._provider(request, session)

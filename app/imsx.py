@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from app.problems import field_path
+from app.problems import TOO_DEEP, field_path
 from badges.errors import DomainError
 
 IMS_PREFIX: Final = "/ims/"
@@ -101,13 +101,16 @@ def _as_imsx(error: Exception) -> ImsxError:
     if isinstance(error, HTTPException):
         detail = error.detail if isinstance(error.detail, str) else str(error.detail)
         return ImsxError(error.status_code, detail, headers=dict(error.headers or {}))
+    if isinstance(error, RecursionError):
+        return ImsxError(400, TOO_DEEP)
     logger.exception("unhandled error", exc_info=error)
     return ImsxError(500, "the service failed; the request was not applied")
 
 
 def install(app: FastAPI) -> None:
     """Render errors under `/ims/` as Imsx_StatusInfo; call after `problems.install`."""
-    for kind in (ImsxError, DomainError, RequestValidationError, HTTPException, Exception):
+    kinds = (ImsxError, DomainError, RequestValidationError, HTTPException, RecursionError)
+    for kind in (*kinds, Exception):
         app.add_exception_handler(kind, _scoped(app.exception_handlers.get(kind)))
 
 

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import imsx, problems
+from app import imsx, openapi, problems
 from app.heap import freeze_start_up_objects
-from app.limits import BodySizeLimit
+from app.limits import BodySizeLimit, NestingLimit
 from app.routers import (
     achievements,
     agency,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     )
     if state is not None:
         app.state.lattice = state
+    openapi.install(app, settings.public_url)
     problems.install(app)
     imsx.install(app)  # after problems: the OB 3.0 API (/ims/...) answers Imsx_StatusInfo
     app.add_exception_handler(teacher.SignInRequired, teacher.sign_in_redirect)
@@ -95,6 +96,9 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         pages,
     ):
         app.include_router(module.router)
+    # The last added runs first: a body over the size limit is cut off before its nesting
+    # is read.
+    app.add_middleware(NestingLimit)
     app.add_middleware(BodySizeLimit, limit_for=_body_limits(settings))
     return app
 

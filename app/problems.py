@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,11 +68,17 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+# Where FastAPI says a value came from, first in its location: not part of the field's name.
+_SOURCES: Final = ("query", "path", "header", "cookie")
+
+
 def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     errors = []
     for item in raw:
         # FastAPI prefixes the location with where it came from (body, query, header...).
         loc = [part for part in item.get("loc", ()) if part not in ("body",)]
+        if loc and loc[0] in _SOURCES and len(loc) > 1:
+            loc = loc[1:]
         errors.append({"field": field_path(loc), "detail": item.get("msg", "invalid")})
     return errors
 
@@ -104,6 +110,17 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+# The body guard (app.limits.NestingLimit) keeps JSON bodies shallow, but data can nest
+# inside other data (a JWT's payload, a credential baked into an image): whatever recursion
+# it drives past the interpreter's limit is the input's depth, not a fault of the service.
+TOO_DEEP: Final = "the request nests data too deeply to be read"
+
+
+async def _too_deep(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RecursionError)
+    return problem(422, "Invalid input", TOO_DEEP)
+
+
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=error)
     return problem(500, "Internal error", "the service failed; the request was not applied")
@@ -113,4 +130,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unexpected)

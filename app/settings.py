@@ -62,13 +62,14 @@ class Settings(BaseSettings):
     )
     fetch_allow_http: bool = Field(
         default=False,
-        description="Let the verifier fetch plain-http URLs and resolve did:web over http "
-        "(local development and tests only).",
+        description="Development and tests only: let the verifier fetch plain-http URLs and "
+        "resolve did:web over http, so anyone on the network path can forge what it reads.",
     )
     fetch_allow_private: bool = Field(
         default=False,
-        description="Let the verifier fetch private, loopback and link-local addresses "
-        "(local development and tests only).",
+        description="Development and tests only: turn off the verifier's address check, so a "
+        "submitted credential can make it fetch from loopback, private and link-local "
+        "addresses (the service's own network).",
     )
     fetch_timeout_seconds: float = Field(
         default=5.0, description="Timeout of each outbound fetch (DID documents, status lists)."
@@ -130,15 +131,21 @@ class Settings(BaseSettings):
         description="The service's terms, named in the OB 3.0 discovery document "
         "(`termsOfService`); the public URL when unset.",
     )
-    log_level: str = Field(default="info", description="Log level of the service.")
+    log_level: str = Field(
+        default="info",
+        description="Log level of the service, as uvicorn names them (critical, error, "
+        "warning, info, debug, trace).",
+    )
     webhooks_allow_http: bool = Field(
         default=False,
-        description="Accept http:// webhook URLs (for development); otherwise https only.",
+        description="Development and tests only: accept http:// webhook URLs, so events "
+        "travel unencrypted; otherwise https only.",
     )
     webhooks_allow_private: bool = Field(
         default=False,
-        description="Send webhooks to loopback, private and link-local addresses "
-        "(refused by default so a provider cannot reach the service's own network).",
+        description="Development and tests only: send webhooks to loopback, private and "
+        "link-local addresses, so a provider can make the service post into its own network "
+        "(refused by default, at registration and at each delivery).",
     )
     webhook_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often the delivery worker looks for due webhooks."

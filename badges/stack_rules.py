@@ -83,14 +83,24 @@ class Evaluation:
 Approval = Callable[[str, str, datetime], bool]
 # Completed stacks, for rules that nest other stacks: stack id -> evaluation at the date.
 NestedStacks = Callable[[str], Evaluation]
+# Groups inside groups, at most this deep: a real policy is 2 or 3 levels ("all" of "any"
+# of achievements); every walk over a rule recurses once per level.
+MAX_RULE_DEPTH = 16
 
 
-def parse_rule(document: Any, location: tuple[str | int, ...] = ("rule",)) -> Rule:
+def parse_rule(
+    document: Any, location: tuple[str | int, ...] = ("rule",), *, depth: int = 1
+) -> Rule:
     """A rule from its JSON form; `InvalidInput` naming the offending part otherwise.
 
     `{"achievement": id}`, `{"stack": id}`, `{"all": [...]}`, `{"any": [...], "count": n}`,
-    and the shorthand `{"atLeast": n, "of": [achievement ids]}`.
+    and the shorthand `{"atLeast": n, "of": [achievement ids]}`; `depth` is the level of
+    `document` in the whole rule.
     """
+    if depth > MAX_RULE_DEPTH:
+        raise InvalidInput(
+            f"a rule nests groups more than {MAX_RULE_DEPTH} levels deep", field=location
+        )
     if not isinstance(document, Mapping):
         raise InvalidInput("a rule is an object", field=location)
     if "achievement" in document:
@@ -112,7 +122,8 @@ def parse_rule(document: Any, location: tuple[str | int, ...] = ("rule",)) -> Ru
             if not isinstance(children, list) or not children:
                 raise InvalidInput(f'"{kind}" must be a non-empty list', field=(*location, kind))
             parsed = tuple(
-                parse_rule(child, (*location, kind, index)) for index, child in enumerate(children)
+                parse_rule(child, (*location, kind, index), depth=depth + 1)
+                for index, child in enumerate(children)
             )
             return _group(kind, parsed, document.get("count"), (*location, "count"))
     raise InvalidInput(
@@ -229,13 +240,19 @@ def _rejection(
         return credential.problem
     if credential.earned_at > at:
         return "earned after the evaluation date"
-    if policy.window_days is not None and credential.earned_at < at - timedelta(
-        days=policy.window_days
-    ):
+    if policy.window_days is not None and outside_window(credential.earned_at, at, policy):
         return f"earned before the {policy.window_days}-day window"
     if policy.purpose and not approved(credential.achievement_id, policy.purpose, at):
         return f"not approved for {policy.purpose} on that date"
     return None
+
+
+def outside_window(earned_at: datetime, at: datetime, policy: StackPolicy) -> bool:
+    """Earned longer than the policy's window before `at`? (Measured as a duration, so no
+    date is computed that could fall off the calendar.)"""
+    if policy.window_days is None:
+        return False
+    return at - earned_at > timedelta(days=policy.window_days)
 
 
 def _walk(

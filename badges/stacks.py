@@ -27,6 +27,7 @@ from badges.stack_rules import (
     rule_json,
     stacks_of,
 )
+from schemas.api.base import MAX_WINDOW_DAYS
 from storage.models import Achievement, Agency, Approval, Issuer, Lattice, LatticeRole, Stack
 
 
@@ -62,7 +63,16 @@ def role_url(public_url: str, lattice_id: uuid.UUID, key: str) -> str:
 
 
 def policy_of(stack: Stack) -> StackPolicy:
-    return StackPolicy(parse_rule(stack.rule), stack.window_days, stack.purpose)
+    return StackPolicy(parse_rule(stack.rule), _window_of(stack), stack.purpose)
+
+
+def _window_of(stack: Stack) -> int | None:
+    """The stack's window, at most MAX_WINDOW_DAYS: a stack saved before that bound existed
+    may hold any number (10**12 days), and a window over a century counts everything a
+    career holds anyway, while dates moved by such a window fall off the calendar."""
+    if stack.window_days is None:
+        return None
+    return min(stack.window_days, MAX_WINDOW_DAYS)
 
 
 async def _check_rule(
@@ -144,8 +154,11 @@ async def _current_of_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> S
 
 
 def _validate(details: StackDetails) -> Rule:
-    if details.window_days is not None and details.window_days < 1:
-        raise InvalidInput("windowDays must be at least 1", field=("windowDays",))
+    if details.window_days is not None and not 1 <= details.window_days <= MAX_WINDOW_DAYS:
+        raise InvalidInput(
+            f"windowDays must be between 1 and {MAX_WINDOW_DAYS} (100 years)",
+            field=("windowDays",),
+        )
     if details.purpose is not None:
         check_purpose(details.purpose)
     return parse_rule(details.rule)

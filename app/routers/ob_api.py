@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from functools import lru_cache
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from app.deps import Session, State
+from app.deps import TEACHER_APP_OAUTH, SecurityRequirement, Session, State
 from app.imsx import ImsxError
 from app.settings import Settings
 from badges import backpack
@@ -28,6 +28,7 @@ from badges.ob_clients import (
     authenticate_bearer,
 )
 from badges.ob_profiles import profile_of, published_email, put_profile
+from schemas.api.base import ApiDatetime
 from schemas.contexts import SPEC_DIR
 from verification import InputError, Verdict, read_presented
 
@@ -86,6 +87,7 @@ class RequireScope:
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
+        self.security = SecurityRequirement(TEACHER_APP_OAUTH, (scope,))  # for app.openapi
 
     async def __call__(self, request: Request, session: Session) -> TeacherGrant:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -141,7 +143,7 @@ async def get_credentials(
     state: State,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[ApiDatetime | None, Query()] = None,
 ) -> JSONResponse:
     """Her credentials, newest first: those issued here and those her apps upserted."""
     size = min(limit or DEFAULT_LIMIT, MAX_LIMIT)

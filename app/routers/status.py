@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
 
 from app.deps import Provider, RequireScopes, Session, State
 from app.negotiation import JWT, VC_LD_JSON, preferred
+from app.state import ServiceState
+from app.status_cache import VC_JWT, Form, Prepared, StatusListCache
 from badges.errors import InvalidInput, NotFound
 from badges.status_changes import Action, StatusAnswer, change_status, status_at
-from badges.status_lists import backfill_jwt, jwt_etag
+from badges.status_lists import backfill_jwt
+from schemas.api.base import ApiDatetime
 from schemas.api.status import EventOut, StatusChangeIn, StatusOut
-from storage.models import Issuer, StatusList
+from storage.session import transaction
 
 router = APIRouter(tags=["status"])
 Revoker = Annotated[Provider, Depends(RequireScopes("credentials:revoke"))]
 Reader = Annotated[Provider, Depends(RequireScopes("credentials:read"))]
-# Verifiers may reuse a list this long; a revocation is visible to new fetches at once.
-_LIST_MAX_AGE = 60
-# VC-JOSE-COSE: a VCDM 2.0 credential secured as a JWT.
-VC_JWT = "application/vc+jwt"
 
 
+def list_cache(request: Request) -> StatusListCache:
+    """This app's copies of the status lists it serves (made on first use)."""
+    cache: StatusListCache | None = getattr(request.app.state, "status_lists", None)
+    if cache is None:
+        state: ServiceState = request.app.state.lattice
+        cache = request.app.state.status_lists = StatusListCache(state.engine)
+    return cache
+
+
+# Served from memory (app/status_cache.py): no session, no dependency, headers made once.
+# A change is in the served list within 1 s on every worker, at once on the one that made it.
 @router.get(
     "/status/{slug}/{list_id}",
     response_class=Response,
@@ -34,39 +42,39 @@ VC_JWT = "application/vc+jwt"
         304: {"description": "Unchanged"},
     },
 )
-async def status_list(
-    slug: str, list_id: uuid.UUID, request: Request, session: Session, state: State
-) -> Response:
+async def status_list(slug: str, list_id: uuid.UUID, request: Request) -> Response:
     """The signed BitstringStatusListCredential (ETag / If-None-Match supported);
-    `Accept: application/vc+jwt` or `application/jwt` (or no Accept at all) for its VC-JWT."""
+    `Accept: application/vc+jwt` or `application/jwt` (or no Accept at all) for its VC-JWT.
+    A change of status is served within 1 s."""
     media_type = _list_media_type(request)
-    wants_jwt = media_type != VC_LD_JSON
-    body_column = StatusList.jwt if wants_jwt else StatusList.document
-    found = (
-        await session.execute(
-            select(body_column, StatusList.etag)
-            .join(Issuer, Issuer.id == StatusList.issuer_id)
-            .where(StatusList.id == list_id, Issuer.slug == slug)
-        )
-    ).first()
-    if found is None:
+    cache = list_cache(request)
+    listed = await cache.get(slug, list_id)
+    if listed is None:
         raise NotFound(f"no status list {list_id} of issuer {slug!r}")
-    body, etag = found
-    if wants_jwt and body is None:  # a list last signed before lists had a VC-JWT form
-        row = await backfill_jwt(session, state.settings.public_url, state.vault, list_id)
-        body, etag = row.jwt, row.etag
-    if wants_jwt:
-        etag = jwt_etag(etag)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={_LIST_MAX_AGE}",
-        "Access-Control-Allow-Origin": "*",
-        # The same URL answers JSON-LD or a JWT: caches must key on Accept.
-        "Vary": "Accept",
-    }
-    if etag in request.headers.get("if-none-match", "").replace(" ", "").split(","):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    form = listed.forms.get(media_type)
+    if form is None:  # a list last signed before lists had a VC-JWT form
+        form = await _backfilled(request, cache, slug, list_id, media_type)
+    if form.etag in _tags(request.headers.get("if-none-match")):
+        return Prepared(304, b"", form.not_modified_headers)
+    return Prepared(200, form.body, form.ok_headers)
+
+
+async def _backfilled(
+    request: Request, cache: StatusListCache, slug: str, list_id: uuid.UUID, media_type: str
+) -> Form:
+    """Sign the list's missing VC-JWT form (committed before the cache reloads it)."""
+    state: ServiceState = request.app.state.lattice
+    async with transaction(state.sessions) as session:
+        await backfill_jwt(session, state.settings.public_url, state.vault, list_id)
+    cache.forget_issuer(slug)
+    listed = await cache.get(slug, list_id)
+    if listed is None:
+        raise NotFound(f"no status list {list_id} of issuer {slug!r}")
+    return listed.forms[media_type]
+
+
+def _tags(if_none_match: str | None) -> list[str]:
+    return if_none_match.replace(" ", "").split(",") if if_none_match else []
 
 
 def _list_media_type(request: Request) -> str:
@@ -107,6 +115,7 @@ async def _change(
     provider: Provider,
     session: Session,
     state: State,
+    request: Request,
 ) -> StatusOut:
     answer = await change_status(
         session,
@@ -118,6 +127,10 @@ async def _change(
         actor=provider.client.client_id,
         reason=body.reason,
     )
+    # Committed here, not after the handler, so that the cache can be told once the new
+    # list is in the database: a fetch in between could otherwise keep the old one.
+    await session.commit()
+    list_cache(request).forget_issuer(provider.issuer.slug)
     return _out(answer)
 
 
@@ -130,8 +143,9 @@ def _status_route(action: Action, summary: str) -> None:
         provider: Revoker,
         session: Session,
         state: State,
+        request: Request,
     ) -> StatusOut:
-        return await _change(action, credential_id, body, provider, session, state)
+        return await _change(action, credential_id, body, provider, session, state, request)
 
     change.__doc__ = summary
     router.add_api_route(
@@ -144,7 +158,9 @@ def _status_route(action: Action, summary: str) -> None:
     )
 
 
-_status_route(Action.REVOKE, "Revoke a credential (final). Verifiers see it in the list at once.")
+_status_route(
+    Action.REVOKE, "Revoke a credential (final). Verifiers see it in the list within 1 s."
+)
 _status_route(Action.SUSPEND, "Suspend a credential until it is unsuspended.")
 _status_route(Action.UNSUSPEND, "Lift a suspension.")
 
@@ -156,7 +172,9 @@ async def status(
     credential_id: uuid.UUID,
     provider: Reader,
     session: Session,
-    at: Annotated[datetime | None, Query(description="Moment to answer for (default now).")] = None,
+    at: Annotated[
+        ApiDatetime | None, Query(description="Moment to answer for (default now).")
+    ] = None,
 ) -> StatusOut:
     """Was the credential in good standing at `at`? Answered from the event log."""
     if at is not None and at.tzinfo is None:

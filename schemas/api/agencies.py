@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field, model_validator
 
-from schemas.api.base import ApiModel, AwareDatetime
+from schemas.api.base import MAX_WINDOW_DAYS, ApiModel, AwareDatetime, TextBlock, TextLine
 
 
 class ApprovalIn(ApiModel):
@@ -48,25 +48,30 @@ class EducatorOut(ApiModel):
 
 
 class StackIn(ApiModel):
-    code: str = Field(min_length=1, max_length=100)
-    name: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=10_000)
+    code: TextLine = Field(min_length=1, max_length=100)
+    name: TextLine = Field(min_length=1, max_length=500)
+    description: TextBlock | None = Field(default=None, max_length=10_000)
     rule: dict[str, Any] = Field(description='e.g. {"atLeast": 3, "of": [achievement IRIs]}')
-    window_days: int | None = Field(default=None, description="Earned within this many days.")
+    window_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WINDOW_DAYS,
+        description=f"Earned within this many days (1 to {MAX_WINDOW_DAYS}: 100 years).",
+    )
     purpose: str | None = Field(default=None, description="Count only MCs approved for this.")
 
 
 class RoleIn(ApiModel):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: TextLine = Field(min_length=1, max_length=500)
+    description: TextBlock | None = Field(default=None, max_length=10_000)
     rule: dict[str, Any] = Field(description='e.g. {"all": [{"stack": stack IRI}, ...]}')
     precedes: list[str] = Field(default_factory=list, description="Keys of later roles.")
 
 
 class LatticeIn(ApiModel):
-    name: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: TextLine = Field(min_length=1, max_length=500)
+    description: TextBlock | None = Field(default=None, max_length=10_000)
     roles: list[RoleIn] = Field(min_length=1, max_length=100)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field, HttpUrl, model_validator
 
-from schemas.api.base import ApiModel, AwareDatetime
+from schemas.api.base import ApiModel, AwareDatetime, TextBlock, TextLine
 
 
 class RecipientIn(ApiModel):
@@ -21,7 +21,7 @@ class RecipientIn(ApiModel):
         max_length=2,
         description="Two-letter code of the state that issued educatorId.",
     )
-    name: str | None = Field(default=None, max_length=300)
+    name: TextLine | None = Field(default=None, max_length=300)
     did: str | None = Field(
         default=None,
         max_length=2000,
@@ -31,10 +31,10 @@ class RecipientIn(ApiModel):
 
 class EvidenceIn(ApiModel):
     url: HttpUrl | None = None
-    name: str | None = Field(default=None, max_length=500)
-    narrative: str | None = Field(default=None, max_length=50_000)
-    description: str | None = Field(default=None, max_length=10_000)
-    genre: str | None = Field(default=None, max_length=200)
+    name: TextLine | None = Field(default=None, max_length=500)
+    narrative: TextBlock | None = Field(default=None, max_length=50_000)
+    description: TextBlock | None = Field(default=None, max_length=10_000)
+    genre: TextLine | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _not_empty(self) -> EvidenceIn:

@@ -29,7 +29,6 @@ from tests.verification.support import (
 from verification import CheckStatus, Dimension, Verdict, Verifier
 from verification.trust_dir import TrustDirError
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 DID = "did:web:district9.invalid"
 KEY = f"{DID}#key-1"
 LIST_URL = "https://district9.invalid/status/1"
@@ -219,23 +218,3 @@ def test_the_settings_are_read_from_the_environment(
     monkeypatch.delenv("LATTICE_TRUST_DIR_ONLY")
     unset = Settings(_env_file=None)  # type: ignore[call-arg]
     assert (unset.trust_dir, unset.trust_dir_only) == (None, False)
-
-
-def _settings_table() -> list[str]:
-    """The rows of the one table under README "## Settings", up to its first non-row line."""
-    section = README.read_text(encoding="utf-8").split("\n## Settings\n", 1)[1]
-    lines = section.split("\n| variable |", 1)[1].splitlines()[2:]
-    rows: list[str] = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        rows.append(line)
-    return rows
-
-
-def test_every_setting_is_documented_in_the_one_readme_table() -> None:
-    documented = {
-        name for row in _settings_table() for name in re.findall(r"`(LATTICE_[A-Z_]+)`", row)
-    }
-    expected = {f"LATTICE_{name.upper()}" for name in Settings.model_fields}
-    assert sorted(expected - documented) == []

@@ -15,6 +15,7 @@ from app.deps import AgencyCaller, RequireAgency, State
 from badges.errors import InvalidInput
 from badges.stack_completions import refresh_stale
 from badges.state_queries import AnySelect, stream_rows
+from schemas.api.base import ApiDatetime
 from storage.models import Agency
 from storage.session import transaction
 
@@ -47,7 +48,7 @@ class Listing:
 
 
 async def _listing(
-    at: Annotated[datetime | None, Query(description="As of this date (default now).")] = None,
+    at: Annotated[ApiDatetime | None, Query(description="As of this date (default now).")] = None,
     district: Annotated[str | None, Query(max_length=200)] = None,
     issuer: Annotated[str | None, Query(max_length=64, description="A provider's slug.")] = None,
     purpose: Annotated[

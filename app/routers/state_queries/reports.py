@@ -41,14 +41,15 @@ from badges.state_reports import (
     completed_report,
     earned_report,
 )
+from schemas.api.base import ApiDatetime
 from schemas.api.state_queries import ExpiringOut, ExpiringPageOut, ReportOut
 from storage.models import Lattice
 
 router = APIRouter()
 PeriodParam = Annotated[Literal["month", "quarter", "year"], Query(description="Bucket size.")]
 By = Annotated[list[str], Query(description="Repeat or comma-separate: the groupings.")]
-From = Annotated[datetime | None, Query(alias="from", description="Inclusive.")]
-To = Annotated[datetime | None, Query(alias="to", description="Exclusive; default now.")]
+From = Annotated[ApiDatetime | None, Query(alias="from", description="Inclusive.")]
+To = Annotated[ApiDatetime | None, Query(alias="to", description="Exclusive; default now.")]
 Format = Annotated[Literal["json", "csv"], Query()]
 EXPIRING_COLUMNS = (
     "educator",
