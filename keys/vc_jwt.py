@@ -110,6 +110,9 @@ def _json_part(part: str, name: str) -> dict[str, Any]:
         value = json.loads(data.decode("utf-8"))
     except (binascii.Error, ValueError) as error:
         raise VcJwtError(f"JWT {name} is not base64url-encoded JSON: {error}") from None
+    except RecursionError:
+        # json.loads recurses per level: a hostile payload nested 50,000 deep.
+        raise VcJwtError(f"JWT {name} nests too deeply to be read") from None
     if not isinstance(value, dict):
         raise VcJwtError(f"JWT {name} must be a JSON object")
     return value

@@ -410,3 +410,11 @@ def test_jose_verifies_a_did_key_vc_jwt_and_rejects_a_tampered_one(tmp_path):
     line = json.loads(tampered.stdout.splitlines()[0])
     assert line["verified"] is False
     assert line["checks"]["signature"] is False
+
+
+def test_a_payload_nested_past_the_parser_is_an_error_not_a_crash():
+    header = base64.urlsafe_b64encode(b'{"alg":"EdDSA"}').rstrip(b"=").decode()
+    deep = ("[" * 50_000 + "]" * 50_000).encode()
+    payload = base64.urlsafe_b64encode(deep).rstrip(b"=").decode()
+    with pytest.raises(VcJwtError, match="nests too deeply"):
+        decode_unverified(f"{header}.{payload}.c2ln")
