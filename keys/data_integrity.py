@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 
 from keys.multikey import decode_multibase, encode_multibase
 from schemas.contexts import UnknownDocumentError
-from schemas.jsonld import InvalidJsonLdError, canonicalize
+from schemas.jsonld import InvalidJsonLdError, canonicalize, canonicalize_proof_config
 
 PROOF_TYPE: Final = "DataIntegrityProof"
 ED25519_SIGNATURE_LENGTH: Final = 64
@@ -61,8 +61,17 @@ class Cryptosuite(Protocol):
         """Value of the proof's `cryptosuite`, e.g. `eddsa-rdfc-2022`."""
         ...
 
-    def canonicalize(self, document: Mapping[str, Any]) -> str:
-        """Canonical form of a document or proof configuration."""
+    def canonicalize(
+        self, document: Mapping[str, Any], expanded: Sequence[Any] | None = None
+    ) -> str:
+        """Canonical form of a document or proof configuration.
+
+        `expanded` is the document's JSON-LD expansion when the caller already has it.
+        """
+        ...
+
+    def canonicalize_config(self, config: Mapping[str, Any]) -> str:
+        """Canonical form of a proof configuration (the same as `canonicalize(config)`)."""
         ...
 
     def hash(self, canonical: str) -> bytes:
@@ -83,8 +92,13 @@ class EddsaRdfc2022:
 
     name: Final = "eddsa-rdfc-2022"
 
-    def canonicalize(self, document: Mapping[str, Any]) -> str:
-        return canonicalize(document)
+    def canonicalize(
+        self, document: Mapping[str, Any], expanded: Sequence[Any] | None = None
+    ) -> str:
+        return canonicalize(document, expanded)
+
+    def canonicalize_config(self, config: Mapping[str, Any]) -> str:
+        return canonicalize_proof_config(config)
 
     def hash(self, canonical: str) -> bytes:
         return hashlib.sha256(canonical.encode("utf-8")).digest()
@@ -120,11 +134,17 @@ def format_created(created: datetime) -> str:
 
 
 def _hash_data(
-    suite: Cryptosuite, proof_config: Mapping[str, Any], unsecured: Mapping[str, Any]
+    suite: Cryptosuite,
+    proof_config: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    expanded: Sequence[Any] | None = None,
 ) -> bytes:
-    """hash(canonical proof configuration) || hash(canonical document)."""
-    config_hash = suite.hash(suite.canonicalize(proof_config))
-    return config_hash + suite.hash(suite.canonicalize(unsecured))
+    """hash(canonical proof configuration) || hash(canonical document).
+
+    `expanded`: the JSON-LD expansion of `unsecured`, if the caller already made it.
+    """
+    config_hash = suite.hash(suite.canonicalize_config(proof_config))
+    return config_hash + suite.hash(suite.canonicalize(unsecured, expanded))
 
 
 def sign_document(
@@ -175,18 +195,24 @@ def verify_document(
     proof: Mapping[str, Any] | None = None,
     *,
     expected_proof_purpose: str = "assertionMethod",
+    expanded_unsecured: Sequence[Any] | None = None,
 ) -> ProofResult:
     """Check a Data Integrity proof of `document` with `public_key`.
 
     `proof` defaults to the document's proof; in a proof set, each `DataIntegrityProof` is
     tried and the first that verifies wins (other proof types are ignored).
+    `expanded_unsecured`, when the caller has it, is `schemas.jsonld.expand` of `document`
+    without `proof` (a verifier that checked the document's terms made it): canonicalizing
+    the document then skips expanding it again. The result is the same either way.
     """
     if not isinstance(document, Mapping):
         raise TypeError("document must be a mapping")
     if not isinstance(public_key, Ed25519PublicKey):
         raise TypeError("public_key must be an Ed25519PublicKey")
     if proof is not None:
-        return _verify_proof(document, proof, public_key, expected_proof_purpose)
+        return _verify_proof(
+            document, proof, public_key, expected_proof_purpose, expanded_unsecured
+        )
 
     found = document.get("proof")
     if found is None:
@@ -197,7 +223,9 @@ def verify_document(
         return _failed(f'document has no proof of type "{PROOF_TYPE}"')
     failures: list[ProofResult] = []
     for candidate in candidates:
-        result = _verify_proof(document, candidate, public_key, expected_proof_purpose)
+        result = _verify_proof(
+            document, candidate, public_key, expected_proof_purpose, expanded_unsecured
+        )
         if result.verified:
             return result
         failures.append(result)
@@ -233,6 +261,7 @@ def _verify_proof(
     proof: Mapping[str, Any],
     public_key: Ed25519PublicKey,
     expected_purpose: str,
+    expanded_unsecured: Sequence[Any] | None = None,
 ) -> ProofResult:
     if not isinstance(proof, Mapping):
         return _failed('"proof" must be an object')
@@ -253,11 +282,12 @@ def _verify_proof(
         if _as_list(unsecured.get("@context"))[: len(proof_context)] != proof_context:
             return _failed("the document's \"@context\" does not start with the proof's")
         unsecured["@context"] = options["@context"]
+        expanded_unsecured = None  # that expansion was of the document's own @context
     if "@context" not in unsecured:
         return _failed('document has no "@context"')
     options["@context"] = unsecured["@context"]
     try:
-        data = _hash_data(suite, options, unsecured)
+        data = _hash_data(suite, options, unsecured, expanded_unsecured)
     except (InvalidJsonLdError, UnknownDocumentError) as error:
         return _failed(str(error))
     return suite.verify(public_key, signature, data)

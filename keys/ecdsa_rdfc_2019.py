@@ -12,7 +12,7 @@ hashed with SHA-256, concatenated) but signed with ECDSA P-256 / SHA-256; `proof
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from keys.data_integrity import PROOF_TYPE, ProofResult, format_created
 from keys.multikey import decode_multibase, encode_multibase
 from schemas.contexts import UnknownDocumentError
-from schemas.jsonld import InvalidJsonLdError, canonicalize
+from schemas.jsonld import InvalidJsonLdError, canonicalize, canonicalize_proof_config
 
 CRYPTOSUITE: Final = "ecdsa-rdfc-2019"
 P256_PUB_HEADER: Final = b"\x80\x24"
@@ -54,9 +54,13 @@ def decode_p256_public_key(multikey: str) -> ec.EllipticCurvePublicKey:
         raise ValueError(f"Multikey {multikey!r} is not a valid P-256 point: {error}") from None
 
 
-def _hash_data(options: Mapping[str, Any], unsecured: Mapping[str, Any]) -> bytes:
-    config = hashlib.sha256(canonicalize(options).encode("utf-8")).digest()
-    return config + hashlib.sha256(canonicalize(unsecured).encode("utf-8")).digest()
+def _hash_data(
+    options: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    expanded: Sequence[Any] | None = None,
+) -> bytes:
+    config = hashlib.sha256(canonicalize_proof_config(options).encode("utf-8")).digest()
+    return config + hashlib.sha256(canonicalize(unsecured, expanded).encode("utf-8")).digest()
 
 
 def sign_ecdsa_document(
@@ -86,8 +90,13 @@ def verify_ecdsa_proof(
     public_key: ec.EllipticCurvePublicKey,
     *,
     expected_proof_purpose: str = "assertionMethod",
+    expanded_unsecured: Sequence[Any] | None = None,
 ) -> ProofResult:
-    """Check one `ecdsa-rdfc-2019` proof of `document` with a P-256 `public_key`."""
+    """Check one `ecdsa-rdfc-2019` proof of `document` with a P-256 `public_key`.
+
+    `expanded_unsecured`: `schemas.jsonld.expand` of `document` without `proof`, if the
+    caller already made it (it is then not expanded again; the result is the same).
+    """
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
         return ProofResult(False, f'proof is not a "{PROOF_TYPE}" with "{CRYPTOSUITE}"')
     if proof.get("proofPurpose") != expected_proof_purpose:
@@ -108,7 +117,7 @@ def verify_ecdsa_proof(
     options = {key: value for key, value in proof.items() if key != "proofValue"}
     options["@context"] = document["@context"]
     try:
-        data = _hash_data(options, unsecured)
+        data = _hash_data(options, unsecured, expanded_unsecured)
     except (InvalidJsonLdError, UnknownDocumentError) as error:
         return ProofResult(False, str(error))
     der = encode_dss_signature(

@@ -14,7 +14,7 @@ for reading other issuers' old badges only, and Lattice never signs with them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -42,11 +42,16 @@ def verify_eddsa_2022(
     public_key: Ed25519PublicKey,
     *,
     expected_proof_purpose: str = "assertionMethod",
+    expanded_unsecured: Sequence[Any] | None = None,
 ) -> ProofResult:
-    """Check one `DataIntegrityProof` / `eddsa-2022` proof of `document` with `public_key`."""
+    """Check one `DataIntegrityProof` / `eddsa-2022` proof of `document` with `public_key`.
+
+    `expanded_unsecured`: `schemas.jsonld.expand` of `document` without `proof`, if the
+    caller already made it (it is then not expanded again; the result is the same).
+    """
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != EDDSA_2022.name:
         return ProofResult(False, f'proof is not a "{PROOF_TYPE}" with "{EDDSA_2022.name}"')
-    return _verify(document, proof, public_key, expected_proof_purpose)
+    return _verify(document, proof, public_key, expected_proof_purpose, expanded_unsecured)
 
 
 def verify_ed25519_signature_2020(
@@ -55,11 +60,15 @@ def verify_ed25519_signature_2020(
     public_key: Ed25519PublicKey,
     *,
     expected_proof_purpose: str = "assertionMethod",
+    expanded_unsecured: Sequence[Any] | None = None,
 ) -> ProofResult:
-    """Check one `Ed25519Signature2020` proof of `document` with `public_key`."""
+    """Check one `Ed25519Signature2020` proof of `document` with `public_key`.
+
+    `expanded_unsecured` as for `verify_eddsa_2022`.
+    """
     if proof.get("type") != ED25519_SIGNATURE_2020:
         return ProofResult(False, f'"type" of the proof must be "{ED25519_SIGNATURE_2020}"')
-    return _verify(document, proof, public_key, expected_proof_purpose)
+    return _verify(document, proof, public_key, expected_proof_purpose, expanded_unsecured)
 
 
 def _verify(
@@ -67,6 +76,7 @@ def _verify(
     proof: Mapping[str, Any],
     public_key: Ed25519PublicKey,
     expected_proof_purpose: str,
+    expanded_unsecured: Sequence[Any] | None,
 ) -> ProofResult:
     if not isinstance(public_key, Ed25519PublicKey):
         raise TypeError("public_key must be an Ed25519PublicKey")
@@ -89,7 +99,9 @@ def _verify(
     options["@context"] = document["@context"]
     suite = EDDSA_2022
     try:
-        data = suite.hash(suite.canonicalize(options)) + suite.hash(suite.canonicalize(unsecured))
+        data = suite.hash(suite.canonicalize_config(options)) + suite.hash(
+            suite.canonicalize(unsecured, expanded_unsecured)
+        )
     except (InvalidJsonLdError, UnknownDocumentError) as error:
         return ProofResult(False, str(error))
     return suite.verify(public_key, signature, data)

@@ -3,7 +3,9 @@
 `canonicalize(document)` returns the same N-Quads, byte for byte, as plain pyld's
 `jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads",
 "rdfDirection": "i18n-datatype", "documentLoader": schemas.contexts.document_loader})`,
-several times faster, and refuses documents that JSON-LD safe mode refuses. Only contexts
+several times faster, and refuses documents that JSON-LD safe mode refuses. So do
+`canonicalize(document, expand(document))` (a caller that already expanded the document) and
+`canonicalize_proof_config(config)` (a Data Integrity proof configuration). Only contexts
 bundled with Lattice are used (`schemas.contexts`); any other context URL raises
 `UnknownDocumentError`.
 
@@ -49,11 +51,18 @@ JCS-canonicalizes it to build a cache key. Here:
   refused IRI is never cached.
 * a resolver keyed by identity for those bundled objects instead of their JCS form, with a
   process-wide cache of the bundled documents.
+* after expansion, `schemas.rdfc` writes the triples and runs RDFC-1.0 for documents whose
+  blank nodes all have distinct first-degree hashes (credentials), instead of pyld's node
+  map, RDF conversion and general canonicalizer; pyld does the rest.
+* a caller that already has the expansion (the verifier's jsonld step) passes it in, and
+  proof configurations that differ only by `created` share a template
+  (`canonicalize_proof_config`).
 
-Both are pure functions of those inputs, so the output is unchanged (checked in
-tests/schemas/test_jsonld.py against plain pyld on every fixture). `expand` runs the same
-checks except the rdfDirection one, which belongs to RDF conversion. The
-patching lives in `_LatticeProcessor` and `_BundledResolver` only, and is checked against
+All are pure functions of their inputs, so the output is unchanged (checked in
+tests/schemas/test_jsonld.py and tests/schemas/test_canonical_equivalence.py against plain
+pyld on every fixture). `expand` runs the same checks except the rdfDirection one, which
+belongs to RDF conversion. The patching lives in `_LatticeProcessor` and `_BundledResolver`
+only (`schemas.rdfc` calls pyld's `_object_to_rdf` for literals), and is checked against
 the pyld versions it was verified with (`_VERIFIED_PYLD`); on any other version importing
 this module fails rather than risking a silently different signature. Caches warm lazily
 (importing is cheap, fork/spawn pool workers warm their own), are bounded, and a lock
@@ -67,7 +76,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Final
 
 import pyld
@@ -75,15 +84,18 @@ from cachetools import LRUCache
 from frozendict import frozendict
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
 from pyld.resolved_context import ResolvedContext
 
 from schemas.contexts import UnknownDocumentError, is_known_context, load_document
+from schemas.rdfc import canonical_nquads
 
 __all__ = [
     "InvalidJsonLdError",
     "JsonLdSafeModeError",
     "UnknownDocumentError",
     "canonicalize",
+    "canonicalize_proof_config",
     "expand",
 ]
 
@@ -226,12 +238,22 @@ class _LatticeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld h
     """pyld's processor with safe-mode checks and memoized context processing.
 
     The only place Lattice overrides pyld internals: `_process_context`, `_expand_iri` and
-    `_object_to_rdf` keep pyld's signatures and results and add a cache or a check.
+    `_object_to_rdf` keep pyld's signatures and results and add a cache or a check; `expand`
+    returns a known expansion when the processor was given one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, expanded: list[Any] | None = None) -> None:
         super().__init__(on_property_dropped=self._property_dropped)
         self._unmapped_key: str | None = None
+        self._expanded = expanded
+
+    def expand(self, input_: Any, options: Any) -> Any:
+        # `to_rdf` (and so `normalize`) starts by expanding its input: a processor built with
+        # the input's expansion hands that over once instead of expanding it again.
+        if self._expanded is not None:
+            expanded, self._expanded = self._expanded, None
+            return expanded
+        return super().expand(input_, options)
 
     def _property_dropped(self, expanded_property: str | None) -> None:
         name = expanded_property if expanded_property is not None else self._unmapped_key
@@ -385,16 +407,111 @@ def _translate(error: BaseException) -> Exception:
     return InvalidJsonLdError(f"invalid JSON-LD: {message}{suffix}")
 
 
-def canonicalize(document: Mapping[str, Any]) -> str:
-    """RDFC-1.0 canonical N-Quads of `document` (remove `proof` first, as Data Integrity does)."""
+def canonicalize(document: Mapping[str, Any], expanded: Sequence[Any] | None = None) -> str:
+    """RDFC-1.0 canonical N-Quads of `document` (remove `proof` first, as Data Integrity does).
+
+    `expanded`, when the caller has it, is `expand(document)` of this same document: the
+    JSON-LD expansion (about half of the work) is then not done again. It is not changed.
+    """
     source = dict(document) if not isinstance(document, dict) else document
-    options = _options(
-        algorithm="URDNA2015", format="application/n-quads", rdfDirection=RDF_DIRECTION
-    )
-    result = _run(lambda: _LatticeProcessor().normalize(source, options))
+    result = _run(lambda: _canonicalize(source, expanded))
     if not isinstance(result, str):
         raise TypeError("pyld returned a dataset instead of N-Quads")
     return result
+
+
+def _canonicalize(source: dict[str, Any], expanded: Sequence[Any] | None) -> Any:
+    """Expand (unless given the expansion), then RDF and RDFC-1.0 by schemas.rdfc or pyld."""
+    processor = _LatticeProcessor()
+    tree = list(expanded) if expanded is not None else processor.expand(source, _options())
+    rdf_options = {"rdfDirection": RDF_DIRECTION, "processingMode": "json-ld-1.1"}
+
+    def literal(item: Mapping[str, Any]) -> Any:
+        return processor._object_to_rdf(item, IdentifierIssuer("_:b"), [], rdf_options)
+
+    canonical = canonical_nquads(tree, literal)
+    if canonical is not None:
+        return canonical
+    # pyld's RDF conversion relabels blank nodes in the tree it is given: hand it a copy.
+    options = _options(
+        algorithm="URDNA2015", format="application/n-quads", rdfDirection=RDF_DIRECTION
+    )
+    return _LatticeProcessor(_copy_json(tree)).normalize(source, options)
+
+
+# Proof configurations differ between credentials of one issuer mostly by `created`. When
+# `created` becomes an xsd:dateTime literal (as every Data Integrity context defines it) and
+# the configuration has a single blank node (its own subject, so the canonical labelling is
+# always _:c14n0), the canonical N-Quads are those of any other `created` with that literal
+# swapped and the lines re-sorted. pyld writes an xsd:dateTime string literal as it is, and
+# the characters allowed below need no N-Quads escaping.
+_SENTINEL: Final = "lattice0created0placeholder"
+_SENTINEL_LITERAL: Final = f'"{_SENTINEL}"^^<http://www.w3.org/2001/XMLSchema#dateTime>'
+_PLAIN_DATE_TIME: Final = re.compile(r"[0-9A-Za-z:.+-]+")
+_NO_TEMPLATE: Final[tuple[str, ...]] = ()
+_config_templates: LRUCache[str, tuple[str, ...]] = LRUCache(maxsize=256)
+_templates_lock = threading.Lock()
+
+
+def canonicalize_proof_config(config: Mapping[str, Any]) -> str:
+    """`canonicalize(config)` for a proof configuration, memoized on all but its `created`."""
+    created = config.get("created")
+    if not isinstance(created, str) or not _PLAIN_DATE_TIME.fullmatch(created):
+        return canonicalize(config)
+    try:
+        key = json.dumps(
+            {name: value for name, value in config.items() if name != "created"},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+    except (TypeError, ValueError):
+        return canonicalize(config)
+    with _templates_lock:
+        template = _config_templates.get(key)
+    if template is None:
+        result = canonicalize(config)  # first: this configuration's own errors are raised
+        template = _config_template({**config, "created": _SENTINEL})
+        with _templates_lock:
+            _config_templates[key] = template
+        return result
+    filled = _fill_template(template, created)
+    return filled if filled is not None else canonicalize(config)
+
+
+def _config_template(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The canonical lines of `config` (holding the sentinel), or none if it cannot serve."""
+    try:
+        canonical = canonicalize(config)
+    except InvalidJsonLdError:
+        return _NO_TEMPLATE
+    if (
+        canonical.count(_SENTINEL) != 1
+        or canonical.count(_SENTINEL_LITERAL) != 1
+        or "_:c14n1 " in canonical
+    ):
+        return _NO_TEMPLATE
+    return tuple(canonical.splitlines(keepends=True))
+
+
+def _fill_template(template: tuple[str, ...], created: str) -> str | None:
+    """The template's lines with `created` in place of the sentinel, in canonical order."""
+    if not template:
+        return None
+    literal = f'"{created}"^^<http://www.w3.org/2001/XMLSchema#dateTime>'
+    lines = [line.replace(_SENTINEL_LITERAL, literal) for line in template]
+    if len(set(lines)) != len(lines):  # the new literal duplicates a quad: not the same set
+        return None
+    lines.sort()
+    return "".join(lines)
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON tree (dicts, lists, scalars), several times faster than deepcopy."""
+    if type(value) is dict:
+        return {key: _copy_json(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copy_json(item) for item in value]
+    return value
 
 
 def expand(document: Mapping[str, Any]) -> list[Any]:

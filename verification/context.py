@@ -71,6 +71,9 @@ class RunContext:
     issuer_bound: bool = False  # a verified proof's key is the issuer's
     stop_reason: str | None = None  # set by a fatal failure: later checks do not apply
     proof_ok: bool = False
+    # JSON-LD expansion of `credential` without "proof", made by the jsonld step; the proof
+    # step canonicalizes that same document and reuses it rather than expanding it again.
+    expanded_credential: list[Any] | None = None
 
 
 @dataclass(frozen=True)

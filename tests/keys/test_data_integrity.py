@@ -20,11 +20,13 @@ from keys.data_integrity import (
 )
 from keys.multikey import (
     decode_ed25519_public_key,
+    decode_multibase,
     did_key_verification_method,
+    encode_multibase,
     public_key_from_fragment,
 )
 from schemas.contexts import document_loader
-from schemas.jsonld import canonicalize
+from schemas.jsonld import canonicalize, expand
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VECTOR_DIR = FIXTURES / "ob3" / "test-vectors" / "eddsa-rdfc-2022"
@@ -278,3 +280,65 @@ def test_without_a_direction_canonicalization_is_what_it_was_without_rdf_directi
         "documentLoader": document_loader,
     }
     assert canonicalize(unsigned) == jsonld.normalize(copy.deepcopy(unsigned), options)
+
+
+def without_proof(document):
+    return {key: value for key, value in document.items() if key != "proof"}
+
+
+def test_a_given_expansion_of_the_document_verifies_as_before():
+    document = signed_vector()
+    expanded = expand(without_proof(document))
+    before = copy.deepcopy(expanded)
+    result = verify_document(document, PUBLIC_KEY, expanded_unsecured=expanded)
+    assert result == ProofResult(True, None)
+    assert expanded == before  # canonicalizing it does not change the caller's copy
+
+
+def test_the_given_expansion_is_what_the_document_hash_covers():
+    # A verifier hands over the expansion it already made: it must be of this very document.
+    document = signed_vector()
+    other = without_proof(signed_vector())
+    other["credentialSubject"]["achievement"]["name"] = "Leadership"
+    result = verify_document(document, PUBLIC_KEY, expanded_unsecured=expand(other))
+    assert result.reason == "signature does not match the document and the proof options"
+
+
+def test_a_proof_with_its_own_context_canonicalizes_the_document_under_that_context():
+    # VC-DI-EdDSA §3.3.2: the document is signed with the proof's @context, so an expansion
+    # made with the document's own @context is not used.
+    unsigned = copy.deepcopy(VECTOR["unsignedCredential"])
+    signed = sign_document(
+        unsigned, PRIVATE_KEY, VECTOR["keyPair"]["verificationMethod"], VECTOR_CREATED
+    )
+    signed["proof"]["@context"] = unsigned["@context"]
+    resigned_config = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
+    data = EDDSA_RDFC_2022.hash(canonicalize(resigned_config)) + EDDSA_RDFC_2022.hash(
+        canonicalize(unsigned)
+    )
+    signed["proof"]["proofValue"] = encode_multibase(PRIVATE_KEY.sign(data))
+    other = copy.deepcopy(unsigned)
+    other["name"] = "Something else"
+    result = verify_document(signed, PUBLIC_KEY, expanded_unsecured=expand(other))
+    assert result == ProofResult(True, None)
+
+
+def test_each_created_is_signed_over_plain_pyld_canonical_forms():
+    # Proof configurations that differ only by `created` share a template: the signature
+    # must still cover exactly what plain pyld canonicalizes for each of them.
+    document = copy.deepcopy(VECTOR["unsignedCredential"])
+    method = VECTOR["keyPair"]["verificationMethod"]
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads"}
+    options |= {"rdfDirection": "i18n-datatype", "documentLoader": document_loader}
+
+    def plain(value):
+        return hashlib.sha256(jsonld.normalize(copy.deepcopy(value), options).encode()).digest()
+
+    for seconds in range(3):
+        created = VECTOR_CREATED + timedelta(seconds=seconds)
+        signed = sign_document(document, PRIVATE_KEY, method, created)
+        config = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
+        config["@context"] = document["@context"]
+        signature = decode_multibase(signed["proof"]["proofValue"])
+        PUBLIC_KEY.verify(signature, plain(config) + plain(document))  # raises if not
+        assert verify_document(signed, PUBLIC_KEY).verified

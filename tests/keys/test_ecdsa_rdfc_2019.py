@@ -14,6 +14,7 @@ from keys.ecdsa_rdfc_2019 import (
     sign_ecdsa_document,
     verify_ecdsa_proof,
 )
+from schemas.jsonld import expand
 
 DOCUMENT = {
     "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -47,3 +48,17 @@ def test_sign_and_verify() -> None:
     assert not result.verified and result.reason is not None and "signature" in result.reason
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
     assert not verify_ecdsa_proof(signed, signed["proof"], other).verified
+
+
+def test_a_given_expansion_is_what_the_document_hash_covers() -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    signed = sign_ecdsa_document(
+        DOCUMENT, private, "did:key:zDn#zDn", datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    key = private.public_key()
+    assert verify_ecdsa_proof(
+        signed, signed["proof"], key, expanded_unsecured=expand(DOCUMENT)
+    ).verified
+    other = {**copy.deepcopy(DOCUMENT), "id": "urn:uuid:2"}
+    result = verify_ecdsa_proof(signed, signed["proof"], key, expanded_unsecured=expand(other))
+    assert not result.verified and result.reason is not None and "signature" in result.reason

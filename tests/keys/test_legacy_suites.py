@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys.data_integrity import CRYPTOSUITES
 from keys.legacy_suites import verify_ed25519_signature_2020, verify_eddsa_2022
 from keys.multikey import public_key_from_fragment
+from schemas.jsonld import expand
 
 VALIDATOR = Path(__file__).resolve().parents[1] / "fixtures" / "ob3" / "validator-fixtures" / "ob30"
 
@@ -58,3 +59,25 @@ def test_non_ed25519_key_is_misuse() -> None:
     document, proof = load("simple_v1.json")
     with pytest.raises(TypeError):
         verify_ed25519_signature_2020(document, proof, "key")  # type: ignore[arg-type]
+
+
+def without_proof(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "proof"}
+
+
+@pytest.mark.parametrize(
+    ("name", "verify"),
+    [
+        ("simple-eddsa-2022.json", verify_eddsa_2022),
+        ("simple_v1.json", verify_ed25519_signature_2020),
+    ],
+)
+def test_a_given_expansion_is_what_the_document_hash_covers(name: str, verify: Any) -> None:
+    document, proof = load(name)
+    key = public_key_from_fragment(proof["verificationMethod"])
+    own = expand(without_proof(document))
+    assert verify(document, proof, key, expanded_unsecured=own).verified
+    other = without_proof(copy.deepcopy(document))
+    other["name"] = "Other"
+    result = verify(document, proof, key, expanded_unsecured=expand(other))
+    assert not result.verified and result.reason is not None and "signature" in result.reason

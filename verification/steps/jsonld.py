@@ -40,8 +40,9 @@ class JsonLdStep:
         dimension = Dimension.AUTHENTICITY if signed_as_rdf else Dimension.CONFORMANCE
         try:
             # The proof is not part of what is signed; its own terms are checked when it is
-            # canonicalized in the proof step.
-            expand({key: value for key, value in ctx.credential.items() if key != "proof"})
+            # canonicalized in the proof step, which reuses this expansion of the document.
+            unsecured = {key: value for key, value in ctx.credential.items() if key != "proof"}
+            ctx.expanded_credential = expand(unsecured)
         except UnknownDocumentError as error:
             if signed_as_rdf:
                 return result(

@@ -14,7 +14,6 @@ forgery. The keys of proofs that verify are kept for the binding check.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
@@ -45,19 +44,27 @@ def suite_name(proof: Mapping[str, Any]) -> str:
     return str(proof.get("cryptosuite")) if kind == "DataIntegrityProof" else kind
 
 
-def _verify(document: dict[str, Any], proof: dict[str, Any], key: ResolvedKey) -> ProofResult:
+def _verify(
+    document: dict[str, Any],
+    proof: dict[str, Any],
+    key: ResolvedKey,
+    expanded: list[Any] | None = None,
+) -> ProofResult:
+    """Check one proof; `expanded` is the JSON-LD expansion of `document` without its proof."""
     suite, public_key = suite_name(proof), key.public_key
     if suite in EDDSA_SUITES or suite == ED25519_SIGNATURE_2020:
         if not isinstance(public_key, Ed25519PublicKey):
             return ProofResult(False, f"{suite} needs an Ed25519 key; {key.id} is not one")
         if suite == ED25519_SIGNATURE_2020:
-            return verify_ed25519_signature_2020(document, proof, public_key)
+            return verify_ed25519_signature_2020(
+                document, proof, public_key, expanded_unsecured=expanded
+            )
         if suite == "eddsa-2022":
-            return verify_eddsa_2022(document, proof, public_key)
-        return verify_document(document, public_key, proof)
+            return verify_eddsa_2022(document, proof, public_key, expanded_unsecured=expanded)
+        return verify_document(document, public_key, proof, expanded_unsecured=expanded)
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         return ProofResult(False, f"{suite} needs a P-256 key; {key.id} is not one")
-    return verify_ecdsa_proof(document, proof, public_key)
+    return verify_ecdsa_proof(document, proof, public_key, expanded_unsecured=expanded)
 
 
 async def check_data_integrity(
@@ -78,7 +85,13 @@ async def check_data_integrity(
         return ProofOutcome(None, f"key {method}: {error}", error=error.unreachable)
     if key is None:
         return ProofOutcome(None, f"key {method}: this kind of key reference is not supported")
-    checked = await asyncio.to_thread(_verify, credential, proof, key)
+    # The jsonld step expanded this very credential (without its proof): reuse that.
+    expanded = ctx.expanded_credential if credential is ctx.credential else None
+    # On the event loop, like the jsonld and schema steps: with the expansion reused and
+    # schemas.rdfc canonicalizing, a proof is a few tenths of a millisecond of pure Python.
+    # A worker thread gave no parallelism under the GIL and cost two thread switches per
+    # proof, a quarter of the library verify rate on a busy 2-core machine (bench/verify.py).
+    checked = _verify(credential, proof, key, expanded)
     if not checked.verified:
         return ProofOutcome(None, f"{suite} proof by {key.id}: {checked.reason}")
     return ProofOutcome(key, f"{suite} proof by {key.id} verifies")
