@@ -186,6 +186,7 @@ _DIMENSION_NAMES: Final[dict[Dimension, str]] = {
     Dimension.RECIPIENT: "Recipient",
     Dimension.ENDORSEMENTS: "Endorsements",
     Dimension.ISSUER: "Known issuer",
+    Dimension.CONTENTS: "Credentials it contains",
 }
 # (words, symbol) of each dimension state; a state not listed is shown as its own words.
 _STATE_WORDS: Final[dict[str, tuple[str, str]]] = {
@@ -232,6 +233,7 @@ _MEANINGS: Final[dict[str, str]] = {
     "validity": "Today falls within the period the badge is valid for.",
     "recipient": "It was issued to the person you named (only checked if you name someone).",
     "endorsements": "Endorsements of it by third parties are genuine.",
+    "contained_credentials": "Each credential a learner record (CLR) carries is genuine.",
     "known_issuer": "A registry this verifier trusts lists the issuer (names who it is).",
 }
 

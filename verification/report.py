@@ -38,6 +38,7 @@ class Dimension(StrEnum):
     RECIPIENT = "recipient"  # only when the verifier names whom it expects
     ENDORSEMENTS = "endorsements"  # third-party endorsements embedded by the issuer
     ISSUER = "issuer"  # whether a registry the verifier trusts lists the issuer
+    CONTENTS = "contents"  # credentials a CLR carries, each verified on its own
 
 
 class Verdict(StrEnum):
@@ -192,6 +193,11 @@ _DIMENSION_STATES: Final[dict[Dimension, dict[CheckStatus, str]]] = {
         CheckStatus.PASSED: "verified",
     },
     Dimension.ISSUER: {CheckStatus.WARNING: "not_listed", CheckStatus.PASSED: "known"},
+    Dimension.CONTENTS: {
+        CheckStatus.FAILED: "invalid",
+        CheckStatus.ERROR: "unknown",
+        CheckStatus.PASSED: "verified",
+    },
 }
 # Worst first: the status that speaks for a dimension.
 _SEVERITY: Final = (

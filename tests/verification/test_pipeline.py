@@ -46,6 +46,7 @@ STEP_ORDER = [
     "validity",
     "recipient",
     "endorsements",
+    "contained_credentials",
     "known_issuer",
 ]
 

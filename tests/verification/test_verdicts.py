@@ -57,6 +57,7 @@ async def test_a_verified_badge_is_authentic_active_current_and_conforming() -> 
         "recipient": "not_checked",
         "endorsements": "not_checked",
         "issuer": "not_checked",
+        "contents": "not_checked",
     }
 
 

@@ -6,6 +6,7 @@ from typing import Final
 
 from verification.context import Step
 from verification.steps.binding import KeyBindingStep
+from verification.steps.contents import ContainedCredentialsStep
 from verification.steps.data_model import DataModelStep
 from verification.steps.endorsements import EndorsementsStep
 from verification.steps.issuer import KnownIssuerStep
@@ -30,6 +31,7 @@ DEFAULT_STEPS: Final[tuple[Step, ...]] = (
     ValidityStep(),
     RecipientStep(),
     EndorsementsStep(),
+    ContainedCredentialsStep(),
     KnownIssuerStep(),
 )
 
