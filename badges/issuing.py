@@ -1,23 +1,34 @@
 """Issuing: award an achievement to a teacher as a signed, stored `OpenBadgeCredential`.
 
-Each award goes through three steps: `prepare` (all validation and the unsigned document,
-reading only), signing (CPU, off the event loop), and `_store` (rows written in the
-caller's transaction). Nothing is written for an award that fails, and a retried request
-with the same `Idempotency-Key` returns the credential already issued, byte for byte.
+Each award goes through four steps: `prepare` (all validation and the unsigned document,
+reading only), `attach_status` (status-list positions, committed ahead in short transactions
+of their own), signing (CPU, in the signing processes, holding no lock) and `_store` (rows
+written in a short transaction: for a single credential, one shared with concurrent
+requests' credentials; for a batch, the request's). No credential is stored for an award
+that fails, and a retried request with the same `Idempotency-Key` returns the credential
+already issued, byte for byte, also when the first request is still running.
+
+Status positions are committed before signing, so a failure after `attach_status` (a
+signing error, a crash, a lost idempotency race) leaves its positions allocated to no
+credential: gaps, whose bits stay 0 forever and which no credential refers to. What must
+never happen, one position given to two credentials, cannot: positions are only ever handed
+out by the atomic increment in `badges.status_lists.allocate`, and never handed out again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from badges import webhooks
 from badges.achievements import achievement_json, get_achievement
@@ -35,7 +46,13 @@ from badges.recipients import Identity, Recipient, identities_for, validate_reci
 from badges.results import ResultInput, build_results
 from badges.signing import SignedCredential, Signer, SigningKeys
 from badges.stacks import badge_alignments
-from badges.status_lists import StatusEntry, allocate, credential_status, purposes_for
+from badges.status_lists import (
+    StatusEntry,
+    allocate,
+    credential_status,
+    purposes_for,
+    reserve,
+)
 from keys.did_web import jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm
 from storage.models import (
@@ -48,6 +65,7 @@ from storage.models import (
     CredentialStatusEntry,
     Issuer,
 )
+from storage.session import begin_write, engine_of, write_transaction
 
 JwtAlgorithm = Literal["RS256", "EdDSA"]
 DidMethod = Literal["web", "key"]
@@ -113,19 +131,35 @@ def credential_url(public_url: str, credential_id: uuid.UUID) -> str:
 async def issue_credential(
     session: AsyncSession, ctx: IssuingContext, issuer: Issuer, client: Client, award: Award
 ) -> IssuedCredential:
-    """Issue one credential (or return the one an earlier request with its key issued)."""
-    earlier = await _find_idempotent(session, issuer, award)
+    """Issue one credential (or return the one an earlier request with its key issued).
+
+    `session` is only read (and its transaction ended before the writes): the credential is
+    committed (`_store_soon`) before this returns, in a short transaction of its own. When a
+    concurrent request with the same `Idempotency-Key` stored its credential first, that
+    credential is the answer."""
+    earlier = await _find_idempotent(session, issuer.id, award)
     if earlier is not None:
         return earlier
-    return await issue_prepared(
-        session, ctx, issuer, client, await prepare(session, ctx, issuer, award)
-    )
+    prepared = await prepare(session, ctx, issuer, award)
+    await _end_reads(session)
+    await attach_status(session, ctx, issuer, [prepared], apart=True)
+    signed = await ctx.signer.sign(prepared.unsigned, prepared.keys, prepared.created)
+    if isinstance(signed, str):
+        raise InvalidInput(signed)
+    try:
+        return await _store_soon(session, _StoreJob(issuer, client, prepared, signed))
+    except _KeyTaken:
+        winner = await _find_idempotent(session, issuer.id, award)
+        if winner is None:
+            raise
+        return winner
 
 
 async def issue_prepared(
     session: AsyncSession, ctx: IssuingContext, issuer: Issuer, client: Client, prepared: Prepared
 ) -> IssuedCredential:
-    """Allocate status entries, sign and store one prepared credential."""
+    """Allocate status entries, sign and store one prepared credential, all in `session`'s
+    transaction (for flows that write more with it, and commit or roll back all together)."""
     await attach_status(session, ctx, issuer, [prepared])
     signed = await ctx.signer.sign(prepared.unsigned, prepared.keys, prepared.created)
     if isinstance(signed, str):
@@ -156,14 +190,15 @@ async def issue_batch(
                 )
             if award.idempotency_key:
                 keys_seen.add(award.idempotency_key)
-            earlier = await _find_idempotent(session, issuer, award)
+            earlier = await _find_idempotent(session, issuer.id, award)
             if earlier is not None:
                 outcomes[index] = earlier
                 continue
             pending.append((index, await prepare(session, ctx, issuer, award, alignments)))
         except DomainError as error:
             outcomes[index] = error
-    await attach_status(session, ctx, issuer, [prepared for _, prepared in pending])
+    await _end_reads(session)
+    await attach_status(session, ctx, issuer, [prepared for _, prepared in pending], apart=True)
     signed = await ctx.signer.sign_many(
         [(prepared.unsigned, prepared.keys, prepared.created) for _, prepared in pending]
     )
@@ -174,6 +209,93 @@ async def issue_batch(
             outcomes[index] = _store(session, issuer, client, prepared, signature)
     await flush_issued(session)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+# Credentials written in one transaction at most; more wait for the next.
+_STORE_GROUP: Final = 64
+
+
+@dataclass
+class _StoreJob:
+    issuer: Issuer
+    client: Client
+    prepared: Prepared
+    signed: SignedCredential
+    done: asyncio.Future[IssuedCredential] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass
+class _StoreQueue:
+    loop: asyncio.AbstractEventLoop
+    jobs: list[_StoreJob] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
+
+
+_store_queues: WeakKeyDictionary[AsyncEngine, _StoreQueue] = WeakKeyDictionary()
+
+
+async def _store_soon(session: AsyncSession, job: _StoreJob) -> IssuedCredential:
+    """Commit a signed credential's rows together with those of the concurrent requests
+    waiting too (group commit), in a short transaction of their own.
+
+    On SQLite every transaction takes a turn at the one write lock, held through each
+    statement's round trip to the driver's thread: one transaction for the credentials of
+    many concurrent requests keeps that lock free most of the time. On PostgreSQL it saves
+    the statements (one INSERT per table, one commit) and connection checkouts of all but
+    one. A group that collides on an `Idempotency-Key` is written again one credential at a
+    time, so only the colliding one fails (`_KeyTaken`)."""
+    engine = engine_of(session)
+    queue = _store_queues.get(engine)
+    if queue is None or queue.loop is not asyncio.get_running_loop():
+        queue = _store_queues[engine] = _StoreQueue(asyncio.get_running_loop())
+    queue.jobs.append(job)
+    if queue.writer is None or queue.writer.done():
+        queue.writer = asyncio.create_task(_write_queued(engine, queue))
+    return await job.done
+
+
+async def _write_queued(engine: AsyncEngine, queue: _StoreQueue) -> None:
+    while queue.jobs:
+        group, queue.jobs = queue.jobs[:_STORE_GROUP], queue.jobs[_STORE_GROUP:]
+        try:
+            await _write_group(engine, group)
+        finally:
+            for job in group:  # only if this task was cancelled: its requests fail too
+                if not job.done.done():
+                    job.done.cancel()
+
+
+async def _write_group(engine: AsyncEngine, group: list[_StoreJob]) -> None:
+    try:
+        async with write_transaction(engine) as session:
+            issued = [
+                _store(session, job.issuer, job.client, job.prepared, job.signed) for job in group
+            ]
+            await session.flush()
+    except IntegrityError as error:
+        if len(group) > 1:
+            for job in group:
+                await _write_group(engine, [job])
+        else:
+            _settle(group[0], _key_taken(error))
+        return
+    except Exception as error:  # each waiting request gets the failure
+        for job in group:
+            _settle(job, error)
+        return
+    for job, result in zip(group, issued, strict=True):
+        _settle(job, result)
+
+
+def _settle(job: _StoreJob, outcome: IssuedCredential | Exception) -> None:
+    if job.done.done():  # its request was cancelled: nothing waits for the answer
+        return
+    if isinstance(outcome, Exception):
+        job.done.set_exception(outcome)
+    else:
+        job.done.set_result(outcome)
 
 
 async def _with_stacks(
@@ -240,21 +362,44 @@ async def prepare(
     )
 
 
+async def _end_reads(session: AsyncSession) -> None:
+    """End the (read-only) transaction of the request's session, returning its connection to
+    the pool before the request waits for the connections of the short write transactions:
+    a request that held one while waiting for another could, with every connection held by
+    such requests, wait forever."""
+    await session.commit()
+
+
 async def attach_status(
-    session: AsyncSession, ctx: IssuingContext, issuer: Issuer, prepared: Sequence[Prepared]
+    session: AsyncSession,
+    ctx: IssuingContext,
+    issuer: Issuer,
+    prepared: Sequence[Prepared],
+    *,
+    apart: bool = False,
 ) -> None:
     """Give each credential a revocation entry, and a suspension entry too when the issuer
-    opted in (allocated in this transaction, so they roll back with it), in lists signed as
-    the same issuer id as the credential.
+    opted in, in lists signed as the same issuer id as the credential.
+
+    With `apart`, the entries come from positions reserved (and committed) ahead, in short
+    transactions of their own (`badges.status_lists.reserve`), so no lock on the lists is
+    held while the credentials are signed, and a credential never stored leaves its
+    positions as harmless gaps (see the module docstring); `session` must then hold no
+    connection (a reservation takes one of its own). Otherwise they are allocated in
+    `session`'s transaction and roll back with it: for callers that write more than the
+    credential in one transaction.
 
     One entry is written as one object: the OB 3.0 JSON schema (before v1.3) types
     `credentialStatus` as a single object, and strict validators refuse an array."""
+    take = reserve if apart else allocate
+    if not apart:
+        await begin_write(session)
     by_issuer_id: dict[str, list[Prepared]] = defaultdict(list)
     for item in prepared:
         by_issuer_id[item.issuer_id].append(item)
     for issuer_id, group in by_issuer_id.items():
         for purpose in purposes_for(issuer):
-            entries = await allocate(
+            entries = await take(
                 session, ctx.public_url, ctx.vault, issuer, issuer_id, purpose, len(group)
             )
             for item, entry in zip(group, entries, strict=True):
@@ -326,13 +471,13 @@ def _check_dates(award: Award) -> datetime:
 
 
 async def _find_idempotent(
-    session: AsyncSession, issuer: Issuer, award: Award
+    session: AsyncSession, issuer_id: uuid.UUID, award: Award
 ) -> IssuedCredential | None:
     if not award.idempotency_key:
         return None
     row = await session.scalar(
         select(Credential).where(
-            Credential.issuer_id == issuer.id, Credential.idempotency_key == award.idempotency_key
+            Credential.issuer_id == issuer_id, Credential.idempotency_key == award.idempotency_key
         )
     )
     if row is None:
@@ -463,12 +608,24 @@ def recipient_rows(
     ]
 
 
+class _KeyTaken(Conflict):
+    """A concurrent request with the same Idempotency-Key stored its credential first."""
+
+
+def _key_taken(error: IntegrityError) -> _KeyTaken:
+    # Only a concurrent request with the same Idempotency-Key can collide here.
+    taken = _KeyTaken(
+        "a request with the same Idempotency-Key is being processed; retry it",
+        field=("Idempotency-Key",),
+    )
+    taken.__cause__ = error
+    return taken
+
+
 async def flush_issued(session: AsyncSession) -> None:
+    """Write the credential rows added to `session` (its transaction's writes start here)."""
+    await begin_write(session)
     try:
         await session.flush()
     except IntegrityError as error:
-        # Only a concurrent request with the same Idempotency-Key can collide here.
-        raise Conflict(
-            "a request with the same Idempotency-Key is being processed; retry it",
-            field=("Idempotency-Key",),
-        ) from error
+        raise _key_taken(error) from error

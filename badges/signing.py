@@ -1,10 +1,14 @@
 """Signing credentials: a Data Integrity proof, then the VC-JWT of the signed document.
 
 Signing is CPU-bound (two RDFC-1.0 canonicalizations per credential dominate), and the
-GIL means threads do not add throughput. Single credentials are signed on a worker thread
-so the event loop stays responsive; batches are spread over a process pool. Jobs carry the
-private keys as PKCS#8 bytes because key objects cannot be pickled; each worker process
-rebuilds a key once and caches it.
+GIL means threads do not add throughput. Both single credentials and batches are signed in a
+process pool, so the service process keeps its core (and its GIL) for requests and the
+database: a signing thread held the GIL for milliseconds at a time, and every database
+round trip (a hop to the driver's thread) waited for it, stretching the short write
+transactions of concurrent issuers. While a batch occupies the pool, single credentials are
+signed on a thread instead of queueing behind it; so they are with fewer than two workers.
+Jobs carry the private keys as PKCS#8 bytes because key objects cannot be pickled; each
+worker process rebuilds a key once and caches it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -102,6 +106,7 @@ class Signer:
     def __init__(self, workers: int = 0) -> None:
         self._workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+        self._batches_signing = 0
 
     async def sign(
         self,
@@ -111,9 +116,10 @@ class Signer:
         *,
         proof_array: bool = True,
     ) -> SigningOutcome:
-        return await asyncio.to_thread(
-            sign_or_explain, (unsigned, keys, created), proof_array=proof_array
-        )
+        work = partial(sign_or_explain, (unsigned, keys, created), proof_array=proof_array)
+        if self._workers < 2 or self._batches_signing:
+            return await asyncio.to_thread(work)
+        return await asyncio.get_running_loop().run_in_executor(self._ensure_pool(), work)
 
     async def sign_many(self, jobs: Sequence[SigningJob]) -> list[SigningOutcome]:
         if self._workers < 2 or len(jobs) < _POOL_THRESHOLD:
@@ -122,9 +128,13 @@ class Signer:
         loop = asyncio.get_running_loop()
         size = -(-len(jobs) // self._workers)
         chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
-        parts = await asyncio.gather(
-            *(loop.run_in_executor(pool, _sign_chunk, chunk) for chunk in chunks)
-        )
+        self._batches_signing += 1
+        try:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, _sign_chunk, chunk) for chunk in chunks)
+            )
+        finally:
+            self._batches_signing -= 1
         return [signed for part in parts for signed in part]
 
     async def warm_up(self) -> None:

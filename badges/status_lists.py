@@ -1,10 +1,19 @@
 """Status lists in the database: allocating entries to new credentials, signing the lists.
 
-Allocation is one `UPDATE … SET allocated = allocated + n … RETURNING` in the issuing
-transaction. On PostgreSQL the row lock serialises concurrent issuers of one list, so no
-position is handed out twice; a rolled-back issuance rolls its positions back with it, so
-none is lost either. A list that cannot take the whole request is marked full and the next
-one is opened (a savepoint absorbs the race of two workers opening it at once).
+Allocation is one `UPDATE … SET allocated = allocated + n … RETURNING`, which issuing runs
+in a short transaction of its own and commits before it signs (`badges.issuing`), so the
+list's row lock (SQLite: the database's write lock) is held for milliseconds, never through
+signing. The increment is atomic, so no position is ever handed out twice, nor handed out
+again after a failure: a credential that is then not stored (signing failed, the process
+died) leaves its positions as gaps, bits that stay 0 and that no credential refers to,
+which verifiers never read. A list that cannot take the whole request is marked full and the
+next one is opened (a savepoint absorbs the race of two workers opening it at once).
+
+`reserve` spares most credentials even that short transaction: a service process takes
+positions ahead in blocks (`RESERVED_BLOCK`) and hands them out from memory, each once. The
+block's increment is the same atomic one, so processes never share a position; a block's
+positions unused when its process stops are gaps like any other (a list of 131,072 loses at
+most a block per restart).
 
 Every credential gets a revocation entry; only issuers that opted in (`suspension_enabled`)
 also get a suspension entry. The strict OB 3.0 JSON schema (before v1.3) allows one
@@ -27,9 +36,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+from weakref import WeakKeyDictionary
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,12 +54,15 @@ from keys.multikey import did_key_for, did_key_verification_method
 from keys.vc_jwt import encode_vc_jwt
 from schemas.contexts import VC2_CONTEXT
 from storage.models import Issuer, StatusList
+from storage.session import sibling_transaction
 
 Purpose = Literal["revocation", "suspension"]
 PURPOSES: Final[tuple[Purpose, ...]] = ("revocation", "suspension")
 REVOCATION_ONLY: Final[tuple[Purpose, ...]] = ("revocation",)
 # A hint to verifiers (milliseconds): how long a fetched list may be reused.
 LIST_TTL_MS: Final = 300_000
+# Positions a service process reserves at a time for single credentials (see `reserve`).
+RESERVED_BLOCK: Final = 64
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,40 @@ async def allocate(
         await session.execute(
             update(StatusList).where(StatusList.id == row.id).values(is_full=True)
         )
+
+
+# (public URL, issuer id, issuer slug, purpose, signing DID) -> positions reserved, not yet
+# handed out. The slug is in the key because it is in the list's URL.
+_ReservedKey = tuple[str, uuid.UUID, str, Purpose, str]
+_reserved: WeakKeyDictionary[Engine, dict[_ReservedKey, list[StatusEntry]]] = WeakKeyDictionary()
+
+
+async def reserve(
+    session: AsyncSession,
+    public_url: str,
+    vault: KeyVault,
+    issuer: Issuer,
+    signing_did: str,
+    purpose: Purpose,
+    count: int,
+) -> list[StatusEntry]:
+    """`count` fresh entries, each handed out once, from positions this process reserved
+    ahead; a block is reserved (committed) in a short transaction of its own, not in
+    `session`'s, whose transaction must therefore not hold the SQLite write lock."""
+    if count >= RESERVED_BLOCK:
+        async with sibling_transaction(session) as own:
+            return await allocate(own, public_url, vault, issuer, signing_did, purpose, count)
+    by_key = _reserved.setdefault(session.get_bind().engine, {})
+    key = (public_url, issuer.id, issuer.slug, purpose, signing_did)
+    ready = by_key.get(key, [])
+    if len(ready) < count:  # the rest of this block stays unused: a gap
+        async with sibling_transaction(session) as own:
+            ready = await allocate(
+                own, public_url, vault, issuer, signing_did, purpose, RESERVED_BLOCK
+            )
+    # No await from here on: no other task can take the same positions.
+    by_key[key] = ready[count:]
+    return ready[:count]
 
 
 async def _open_list(

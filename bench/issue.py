@@ -1,6 +1,7 @@
 """Issuance throughput: the signing library, the HTTP API with its database, and the Node anchor.
 
-Run: .venv/bin/python bench/issue.py [--n 300] [--batches 3] [--database-url URL] [--skip-node]
+Run: .venv/bin/python bench/issue.py [--n 300] [--batches 3] [--skip-node]
+                                     [--database-url URL | --postgres [--workers W]]
 
 What is measured, all in one run on the same machine so the ratios mean something:
 
@@ -8,9 +9,12 @@ What is measured, all in one run on the same machine so the ratios mean somethin
    credentials (fresh ids and salted recipient hashes, so no cache sees the same document
    twice), once with the Data Integrity proof only and once with the RS256 VC-JWT as well.
 2. End to end through the real service (`lattice serve` as a subprocess, SQLite in a temporary
-   directory unless --database-url names another database): N single issues from C concurrent
-   clients, then batches of 1000 awards. The first batch starts the service's signing process
-   pool, so it is reported apart as the warm-up and the rate is that of the batches after it.
+   directory unless --database-url names another database or --postgres asks for a throwaway
+   PostgreSQL 15 with W service processes): N single issues from C concurrent clients, then
+   batches of 1000 awards. The single issues are sent by the lean keep-alive load generator
+   (`bench/load.py`): httpx spends ~3 ms of CPU per request on these two cores, which would be
+   measured as the service's. The first batch starts the service's signing process pool, so it
+   is reported apart as the warm-up and the rate is that of the batches after it.
 3. The anchor: `node bench.mjs 200` in ../shared/interop, the Digital Bazaar stack signing
    eddsa-rdfc-2022 in one process (`sign_per_s`). Its credential is a little smaller than ours
    (no extensions context, credentialSchema or identifier), which favours Node slightly.
@@ -45,6 +49,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from load import hammer  # noqa: E402  (bench/load.py, next to this script)
+from pg import start_postgres, stop_postgres  # noqa: E402  (bench/pg.py)
 from service import (  # noqa: E402  (bench/service.py, next to this script)
     LATTICE,
     Service,
@@ -183,30 +189,32 @@ def status_summary(label: str, statuses: Counter[int | str], expected: int) -> l
     return [f"{label}: {count}x {status}" for status, count in sorted(unexpected.items(), key=str)]
 
 
+def single_request(base_url: str, path: str, token: str, body: dict[str, Any]) -> bytes:
+    """The bytes of one authorised `POST path` with a JSON body, for `load.hammer`."""
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {base_url.split('://', 1)[1]}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: application/json\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
 async def single_rate(
-    client: httpx.AsyncClient, slug: str, achievement_id: str, n: int, concurrency: int
+    base_url: str, token: str, slug: str, achievement_id: str, n: int, concurrency: int
 ) -> tuple[Rate, list[float], Counter[int | str]]:
-    """n single issues from `concurrency` clients; 201s counted, latencies of all requests."""
+    """n single issues from `concurrency` keep-alive clients; 201s counted, latencies of all."""
     path = f"/v1/issuers/{slug}/credentials"
-    indices = iter(range(n))
-    latencies: list[float] = []
-    statuses: Counter[int | str] = Counter()
-
-    async def worker() -> None:
-        for index in indices:
-            start = time.perf_counter()
-            try:
-                response = await client.post(path, json=award(achievement_id, index))
-                statuses[response.status_code] += 1
-            except httpx.HTTPError as error:
-                statuses[type(error).__name__] += 1
-            latencies.append(time.perf_counter() - start)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    rate = Rate(f"e2e single, {concurrency} clients", statuses[201], elapsed)
-    return rate, latencies, statuses
+    request = single_request(base_url, path, token, award(achievement_id, 0))
+    run = await hammer(base_url, request, n, concurrency, ok=lambda reply: reply.status == 201)
+    statuses: Counter[int | str] = Counter(
+        {
+            int(status) if status.isdigit() else status: count
+            for status, count in run.statuses.items()
+        }
+    )
+    rate = Rate(f"e2e single, {concurrency} clients", statuses[201], run.seconds)
+    return rate, run.latencies, statuses
 
 
 async def one_batch(
@@ -263,7 +271,7 @@ async def measure_http(
         client.headers["Authorization"] = f"Bearer {token}"
         achievement_id = await create_achievement(client, slug)
         single, latencies, statuses = await single_rate(
-            client, slug, achievement_id, args.n, args.concurrency
+            service.base_url, token, slug, achievement_id, args.n, args.concurrency
         )
         warmup, batch, durations, problems = await batch_rates(
             client, slug, achievement_id, args.batches, args.batch_size, first=args.n
@@ -279,10 +287,20 @@ async def measure_http(
 
 
 def run_service_bench(args: argparse.Namespace) -> HttpFigures:
+    postgres = start_postgres("lattice_bench") if args.postgres else None
+    try:
+        database_url = postgres.url("lattice_bench") if postgres else args.database_url
+        return _serve_and_measure(database_url, args)
+    finally:
+        if postgres:
+            stop_postgres(postgres)
+
+
+def _serve_and_measure(database_url: str | None, args: argparse.Namespace) -> HttpFigures:
     # A fixed slug on a fresh SQLite file; a unique one on a database that may hold earlier runs.
-    slug = f"bench-{secrets.token_hex(3)}" if args.database_url else "bench"
+    slug = f"bench-{secrets.token_hex(3)}" if database_url else "bench"
     with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
-        service = start_service(Path(tmp), args.database_url)
+        service = start_service(Path(tmp), database_url, args.workers)
         try:
             credentials = create_provider(service, slug)
             figures = asyncio.run(measure_http(service, credentials, slug, args))
@@ -335,7 +353,8 @@ def report(
             "concurrency": args.concurrency,
             "batches": args.batches,
             "batch_size": args.batch_size,
-            "database": "custom" if args.database_url else "sqlite",
+            "database": database_label(args),
+            "workers": args.workers,
             "cpus": os.cpu_count(),
         },
         "library_di_per_s": round(library[0].per_second, 1),
@@ -357,6 +376,12 @@ def report(
     print(json.dumps(figures))
 
 
+def database_label(args: argparse.Namespace) -> str:
+    if args.postgres:
+        return "postgresql"
+    return "custom" if args.database_url else "sqlite"
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=300, help="credentials for library and single")
@@ -364,8 +389,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=1000, help="awards per batch request")
     parser.add_argument("--concurrency", type=int, default=8, help="clients for single issues")
     parser.add_argument("--database-url", help="service database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="serve from a throwaway PostgreSQL 15"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="service processes (more than 1: --postgres)"
+    )
     parser.add_argument("--skip-node", action="store_true", help="do not run the Node anchor")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.postgres and args.database_url:
+        parser.error("--postgres and --database-url name two databases; give one")
+    if args.workers > 1 and not (args.postgres or args.database_url):
+        parser.error("--workers > 1 needs PostgreSQL (SQLite serves from one process)")
+    return args
 
 
 def main() -> None:

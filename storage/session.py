@@ -1,26 +1,46 @@
-"""The async engine and session factory, configured the same way for every caller."""
+"""The async engine and session factory, configured the same way for every caller.
+
+SQLite lets one transaction at a time write. A writer that finds the lock taken waits in
+SQLite's busy handler, which sleeps between tries (up to 100 ms each) and so wakes long after
+the lock is free; under a few concurrent issuers that made latency spike to seconds. Writers
+of this process therefore queue for the lock here instead (`begin_write`), on an asyncio
+lock that wakes the next one the moment the holder's transaction ends. The session's first
+write then starts the SQLite transaction (pysqlite begins it just before the first
+INSERT/UPDATE/DELETE, so it takes the write lock at once: `BEGIN IMMEDIATE` in effect, never
+a read transaction upgraded later). Holders must not await CPU work (signing) while they hold
+it. On PostgreSQL row locks serialise only what conflicts, so `begin_write` does nothing.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
+
+# session.info key: the writer lock this session's transaction holds until it ends.
+_WRITER: Final = "lattice.sqlite_writer"
+# As long as the busy timeout below: past it SQLite itself would have given up.
+_WRITER_WAIT_SECONDS: Final = 30.0
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """An engine; on SQLite, foreign keys on, WAL, and a busy timeout for concurrent writers."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": _WRITER_WAIT_SECONDS})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -50,3 +70,96 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A short write transaction of its own, committed when the block ends (rolled back if
+    it raises), that takes its turn to write (`begin_write`) before it starts."""
+    async with AsyncSession(engine, expire_on_commit=False, autoflush=False) as own:
+        try:
+            if engine.dialect.name == "sqlite":
+                # A fresh session cannot hold the lock yet: queue before taking a connection,
+                # so waiters do not tie up the pool.
+                await _queue_to_write(own)
+            yield own
+            await own.commit()
+        except BaseException:
+            await own.rollback()
+            raise
+        finally:
+            # A transaction that never began (nothing ran) ends without the event below.
+            _release_writer_of(own.sync_session)
+
+
+def sibling_transaction(session: AsyncSession) -> AbstractAsyncContextManager[AsyncSession]:
+    """`write_transaction` on `session`'s database: for writes that must neither wait for nor
+    hold locks until the caller's transaction commits."""
+    return write_transaction(engine_of(session))
+
+
+def engine_of(session: AsyncSession) -> AsyncEngine:
+    if not isinstance(session.bind, AsyncEngine):
+        raise TypeError("the session is not bound to an engine")
+    return session.bind
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Call before the first write of `session`'s transaction: on SQLite, wait for this
+    process's turn to write, held until the transaction commits or rolls back.
+
+    A session that already writes holds SQLite's lock and keeps it: waiting for the queue
+    then could wait for a writer that itself waits for this session's lock."""
+    if session.info.get(_WRITER) is not None or not _is_sqlite(session):
+        return
+    if await _sqlite_in_transaction(session):
+        return
+    await _queue_to_write(session)
+
+
+async def _queue_to_write(session: AsyncSession) -> None:
+    lock = _writer_lock(session.get_bind().engine)
+    async with asyncio.timeout(_WRITER_WAIT_SECONDS):
+        await lock.acquire()
+    session.info[_WRITER] = lock
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+async def _sqlite_in_transaction(session: AsyncSession) -> bool:
+    """Whether the connection has begun a transaction, which pysqlite does only for a write."""
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    return driver is not None and bool(driver.in_transaction)
+
+
+@dataclass
+class _WriterLock:
+    loop: asyncio.AbstractEventLoop
+    lock: asyncio.Lock
+
+
+_writer_locks: WeakKeyDictionary[Engine, _WriterLock] = WeakKeyDictionary()
+
+
+def _writer_lock(engine: Engine) -> asyncio.Lock:
+    """The engine's writer lock; an asyncio lock serves one event loop, so a new loop (a test
+    run's) gets its own."""
+    loop = asyncio.get_running_loop()
+    found = _writer_locks.get(engine)
+    if found is None or found.loop is not loop:
+        found = _writer_locks[engine] = _WriterLock(loop, asyncio.Lock())
+    return found.lock
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_writer(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: committed or rolled back
+        _release_writer_of(session)
+
+
+def _release_writer_of(session: Session) -> None:
+    lock = session.info.pop(_WRITER, None)
+    if lock is not None:
+        lock.release()

@@ -10,6 +10,7 @@ from typing import Annotated, TypeGuard
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import Provider, RequireScopes, Session, State, issuer_of
 from app.negotiation import JWT, VC_LD_JSON, preferred
@@ -62,14 +63,19 @@ def to_award(body: AwardIn, idempotency_key: str | None) -> Award:
         jwt_algorithm=body.jwt_algorithm,
         did_method=body.did_method,
         idempotency_key=idempotency_key,
-        # The request as parsed, minus the key, identifies "the same request" on a retry.
-        # notifyRecipient asks for an e-mail, not a different credential: left out.
-        request_hash=hashlib.sha256(
-            AwardIn.model_validate(body.model_dump(exclude={"idempotency_key"}))
-            .model_dump_json(exclude={"notify_recipient"})
-            .encode()
-        ).hexdigest(),
+        request_hash=request_hash(body) if idempotency_key else None,
     )
+
+
+def request_hash(body: AwardIn) -> str:
+    """The request as parsed, minus the key, identifies "the same request" on a retry (only
+    a request with an `Idempotency-Key` can be retried). notifyRecipient asks for an e-mail,
+    not a different credential: left out."""
+    return hashlib.sha256(
+        AwardIn.model_validate(body.model_dump(exclude={"idempotency_key"}))
+        .model_dump_json(exclude={"notify_recipient"})
+        .encode()
+    ).hexdigest()
 
 
 def issued_json(public_url: str, issued: IssuedCredential) -> str:
@@ -101,7 +107,7 @@ async def issue(
     )
     if issued.created and body.notify_recipient and body.recipient.email:
         claim = Claim(str(body.recipient.email), issued.id, issued.document)
-        await send_claims(session, claim_context(state), issuer.name, [claim])
+        await _commit_then_notify(session, state, issuer.name, [claim])
     url = f"{state.settings.public_url}/credentials/{issued.id}"
     headers = {"Location": url}
     if not issued.created:
@@ -156,9 +162,21 @@ async def issue_many(
                 + issued_json(state.settings.public_url, outcome)[1:]
             )
     if claims:
-        await send_claims(session, claim_context(state), issuer.name, claims)
+        await _commit_then_notify(session, state, issuer.name, claims)
     body = f'{{"succeeded":{len(awards) - failed},"failed":{failed},"results":[{",".join(parts)}]}}'
     return Response(body, media_type="application/json")
+
+
+async def _commit_then_notify(
+    session: AsyncSession, state: ServiceState, issuer_name: str, claims: list[Claim]
+) -> None:
+    """Commit the issued credentials, then e-mail the claim links in a transaction of its own.
+
+    The credentials' transaction (on SQLite, the database's one write lock) is not held
+    through the mail server's round trip; a claim is best effort (rate-limited or undelivered
+    mail is logged, not raised), so it never needed to roll the credentials back."""
+    await session.commit()
+    await send_claims(session, claim_context(state), issuer_name, claims)
 
 
 def _wants_claim(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import func, select
 
 from schemas.json_schemas import schema_errors
-from storage.models import Credential, CredentialEvent, CredentialEvidence, CredentialRecipient
+from storage.models import (
+    Credential,
+    CredentialEvent,
+    CredentialEvidence,
+    CredentialRecipient,
+    WebhookDelivery,
+)
 from tests.conftest import Provider
 
 
@@ -182,3 +189,37 @@ async def test_a_batch_over_the_limit_is_refused(provider: Provider, settings):
 
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_identical_requests_racing_with_one_idempotency_key_get_one_credential(
+    provider: Provider, sessions
+):
+    """The retry of a request still running (a client timing out and retrying at once) must
+    not issue twice, nor be refused: every copy answers with the one credential, and its
+    webhook event is queued once."""
+    webhook = await provider.http.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["credential.issued"]}
+    )
+    assert webhook.status_code == 201, webhook.text
+    achievement = await provider.create_achievement()
+    body = {"achievementId": achievement["id"], "recipient": {"email": "t@example.org"}}
+    url = f"/v1/issuers/{provider.slug}/credentials"
+
+    responses = await asyncio.gather(
+        *(provider.http.post(url, json=body, headers={"Idempotency-Key": "race"}) for _ in range(8))
+    )
+
+    assert sorted(response.status_code for response in responses) == [200] * 7 + [201]
+    assert len({response.content for response in responses}) == 1
+    async with sessions() as session:
+        stored = list(
+            await session.scalars(
+                select(Credential.id).where(Credential.issuer_id == provider.issuer.id)
+            )
+        )
+        events = await session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.credential_id.in_(stored))
+        )
+    assert (len(stored), events) == (1, 1)

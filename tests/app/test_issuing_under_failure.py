@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,23 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.settings import Settings
+from badges.bitstring import get_bit
+from badges.errors import InvalidInput
+from badges.issuers import KeyVault
+from badges.issuing import Award, IssuedCredential, IssuingContext, issue_credential
+from badges.recipients import Recipient
+from badges.signing import Signer, SigningKeys, SigningOutcome
 from keys.master import MasterKey
-from storage.models import Credential, CredentialEvent, CredentialStatusEntry
+from storage.models import (
+    Client,
+    Credential,
+    CredentialEvent,
+    CredentialStatusEntry,
+    Issuer,
+    StatusList,
+)
+from storage.session import transaction
 from tests.conftest import Provider
 from tests.processes import kill_hard, running_service, service_env
 
@@ -152,3 +169,76 @@ async def test_processes_issuing_at_once_never_share_a_status_index(
     total = processes * batches_each * batch_size
     assert sum(issued) == total, f"{sum(issued)} of {total} in {time.monotonic() - started:.1f}s"
     assert await _integrity(sessions, provider.issuer.id) == (total, total, total, total)
+
+
+class _Refusing(Signer):
+    """A signer that cannot sign what it is given, as `sign_or_explain` reports an input it
+    cannot canonicalize; it keeps the documents it was asked to sign."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=1)
+        self.asked: list[dict[str, Any]] = []
+
+    async def sign(
+        self,
+        unsigned: dict[str, Any],
+        keys: SigningKeys,
+        created: datetime,
+        *,
+        proof_array: bool = True,
+    ) -> SigningOutcome:
+        self.asked.append(unsigned)
+        return "the credential is not valid JSON-LD: refused by this test"
+
+
+async def test_a_signing_failure_stores_nothing_and_leaves_its_status_position_a_gap(
+    provider: Provider, sessions: Any, vault: KeyVault, settings: Settings
+):
+    """Positions are committed before signing (so none is locked while it runs): a credential
+    that fails to sign is not stored, and its position is never handed out again, a gap whose
+    bit stays 0 and that no credential refers to."""
+    achievement = await provider.create_achievement()
+    award = Award(uuid.UUID(achievement["id"]), Recipient(email="t@example.org"))
+    refusing = _Refusing()
+    signer = Signer(workers=1)
+
+    async def issue(with_signer: Signer) -> IssuedCredential:
+        ctx = IssuingContext(settings.public_url, vault, with_signer)
+        async with transaction(sessions) as session:
+            issuer = await session.get(Issuer, provider.issuer.id)
+            client = await session.scalar(
+                select(Client).where(Client.client_id == provider.client_id)
+            )
+            assert issuer is not None and client is not None
+            return await issue_credential(session, ctx, issuer, client, award)
+
+    before = await issue(signer)
+    with pytest.raises(InvalidInput, match="refused by this test"):
+        await issue(refusing)
+    after = await issue(signer)
+
+    def position(document: dict[str, Any]) -> tuple[str, int]:
+        entry = document["credentialStatus"]
+        return entry["statusListCredential"], int(entry["statusListIndex"])
+
+    failed = position(refusing.asked[0])
+    issued = [position(json.loads(item.document)) for item in (before, after)]
+    assert failed not in issued
+    list_id = uuid.UUID(failed[0].rsplit("/", 1)[1])
+    async with sessions() as session:
+        credentials = await session.scalar(
+            select(func.count())
+            .select_from(Credential)
+            .where(Credential.issuer_id == provider.issuer.id)
+        )
+        referring = await session.scalar(
+            select(func.count())
+            .select_from(CredentialStatusEntry)
+            .where(
+                CredentialStatusEntry.status_list_id == list_id,
+                CredentialStatusEntry.list_index == failed[1],
+            )
+        )
+        status_list = await session.get(StatusList, list_id)
+    assert (credentials, referring) == (2, 0)
+    assert status_list is not None and get_bit(status_list.bits, failed[1]) is False

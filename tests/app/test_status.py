@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from badges.bitstring import LIST_SIZE, decode_list, get_bit
 from badges.issuers import current_key, published_key
 from keys.did_web import jwk_id
 from keys.keypair import KeyAlgorithm
 from keys.vc_jwt import decode_unverified, verify_vc_jwt
-from storage.models import StatusList
+from storage.models import Credential, CredentialStatusEntry, StatusList
 from storage.session import transaction
 from tests.conftest import Provider, make_provider
 
@@ -391,3 +391,47 @@ async def test_bad_status_changes_are_refused_and_change_nothing(
     assert [event["eventType"] for event in events] == ["issued", "revoked"]
     await rival.http.aclose()
     await reader.http.aclose()
+
+
+async def test_parallel_single_issues_and_batches_never_share_a_status_position(
+    suspending: Provider, sessions: Any
+):
+    """Positions are reserved ahead in blocks and handed out from memory: under 60 parallel
+    single issues (each with a revocation and a suspension entry) and two batches at once,
+    every entry still names its own position, and the stored rows agree with the documents."""
+    achievement = await suspending.create_achievement()
+    award = {"achievementId": achievement["id"], "recipient": {"email": "a@example.org"}}
+    singles = [
+        suspending.http.post(f"/v1/issuers/{suspending.slug}/credentials", json=award)
+        for _ in range(60)
+    ]
+    batches = [
+        suspending.http.post(
+            f"/v1/issuers/{suspending.slug}/credentials:batch", json={"items": [award] * 20}
+        )
+        for _ in range(2)
+    ]
+
+    responses = await asyncio.gather(*singles, *batches)
+
+    assert [response.status_code for response in responses] == [201] * 60 + [200] * 2
+    credentials = [response.json()["credential"] for response in responses[:60]]
+    credentials += [item["credential"] for r in responses[60:] for item in r.json()["results"]]
+    positions = [
+        (entry["statusListCredential"], int(entry["statusListIndex"]))
+        for credential in credentials
+        for entry in _entries(credential)
+    ]
+    assert len(positions) == len(set(positions)) == 200
+    async with sessions() as session:
+        stored = (
+            await session.execute(
+                select(CredentialStatusEntry.status_list_id, CredentialStatusEntry.list_index)
+                .join(Credential)
+                .where(Credential.issuer_id == suspending.issuer.id)
+            )
+        ).all()
+    assert len(stored) == len(set(stored)) == 200
+    assert {(str(list_id), index) for list_id, index in stored} == {
+        (url.rsplit("/", 1)[1], index) for url, index in positions
+    }
