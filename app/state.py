@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
+from badges.foreign_status import StatusCache
 from badges.issuers import KeyVault
 from badges.issuing import IssuingContext
 from badges.mail import Mailer, SmtpSettings
@@ -41,6 +42,8 @@ class ServiceState:
     verifier: Verifier
     own_credentials: OwnCredentials
     mailer: Mailer
+    # Status readings of credentials issued elsewhere, reused for 5 minutes (README).
+    foreign_status: StatusCache = field(default_factory=StatusCache)
 
     @property
     def issuing(self) -> IssuingContext:

@@ -3,7 +3,9 @@
 An agency is also an issuer (its own profile and keys): that is who signs the stack
 credentials it awards. Approvals are decisions with an effective period, per purpose, so
 "was this MC approved for license renewal on the day it counted?" has one answer.
-Educators are stored only as keyed hashes of their identifiers.
+Educators are stored only as keyed hashes of their identifiers; their district is a dated
+history (`EducatorDistrict`): a move closes the open membership at the move and opens the
+next, so the district of any date keeps its answer.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from sqlalchemy import select
@@ -21,7 +23,14 @@ from badges.completion_marks import educators_changed
 from badges.errors import Conflict, InvalidInput, NotFound
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
 from badges.recipients import EDUCATOR_ID_TYPE, Recipient, lookup_key, plain_identifiers
-from storage.models import Agency, Approval, Educator, EducatorIdentifier, Issuer
+from storage.models import (
+    Agency,
+    Approval,
+    Educator,
+    EducatorDistrict,
+    EducatorIdentifier,
+    Issuer,
+)
 
 PURPOSES: Final = ("license_renewal", "endorsement", "advancement", "professional_learning")
 Decision = Literal["proposed", "approved", "declined"]
@@ -135,8 +144,13 @@ async def register_educator(
     agency: Agency,
     identifiers: Recipient,
     district: str | None = None,
+    since: datetime | None = None,
 ) -> Educator:
-    """Register (or update) an educator; identifiers already registered join that educator."""
+    """Register (or update) an educator; identifiers already registered join that educator.
+
+    A district different from her current one is a move (`move_educator`) at `since`
+    (default now); a new educator's first district covers everything before it unless
+    `since` says when she joined."""
     keys = educator_lookup_keys(vault, identifiers)
     if not keys:
         raise InvalidInput(
@@ -146,14 +160,17 @@ async def register_educator(
     educator = existing or Educator(id=uuid.uuid4(), agency_id=agency.id, identifiers=[])
     if existing is None:
         session.add(educator)
-    if district is not None:
-        educator.district = district
     known = {item.lookup_key for item in educator.identifiers}
     added = [key for _, key in keys if key not in known]
     for kind, key in keys:
         if key in added:
             educator.identifiers.append(EducatorIdentifier(kind=kind, lookup_key=key))
     await session.flush()
+    if district is not None and existing is None:
+        session.add(EducatorDistrict(educator_id=educator.id, district=district, valid_from=since))
+        await session.flush()
+    elif district is not None:
+        await move_educator(session, educator, district, since)
     if added:  # credentials naming the new identifiers now count for her
         await educators_changed(session, agency.id, [educator.id])
     return educator
@@ -205,3 +222,64 @@ async def educator_by_identifier(
     if educator is None:
         raise NotFound("this agency has no educator with that identifier", field=("educatorId",))
     return educator
+
+
+async def educator_of(session: AsyncSession, agency: Agency, educator_id: uuid.UUID) -> Educator:
+    """The agency's educator with this id; anyone else's is "not found"."""
+    educator = await session.get(Educator, educator_id)
+    if educator is None or educator.agency_id != agency.id:
+        raise NotFound("this agency has registered no educator with this id", field=("educator",))
+    return educator
+
+
+# --- district memberships ----------------------------------------------------------------
+
+
+async def districts_of(session: AsyncSession, educator: Educator) -> list[EducatorDistrict]:
+    """Her memberships, oldest first (the one without a start first)."""
+    rows = await session.scalars(
+        select(EducatorDistrict)
+        .where(EducatorDistrict.educator_id == educator.id)
+        .order_by(EducatorDistrict.valid_from.is_not(None), EducatorDistrict.valid_from)
+    )
+    return list(rows)
+
+
+def open_membership(memberships: Sequence[EducatorDistrict]) -> EducatorDistrict | None:
+    return next((row for row in memberships if row.valid_until is None), None)
+
+
+async def move_educator(
+    session: AsyncSession, educator: Educator, district: str | None, since: datetime | None = None
+) -> EducatorDistrict | None:
+    """She is in `district` (None: in none) from `since` (default now) on.
+
+    The open membership is closed at `since` and a new one opened; nothing before `since`
+    changes. A move cannot go back before the last recorded change (that would rewrite a
+    period already closed) nor into the future (a move is recorded when it happens)."""
+    now = datetime.now(UTC)
+    moment = since or now
+    if moment > now:
+        raise InvalidInput("since must not be in the future", field=("since",))
+    memberships = await districts_of(session, educator)
+    current = open_membership(memberships)
+    if current is not None and current.district == district:
+        return current  # no move: the membership goes on
+    last_change = max(
+        (when for row in memberships for when in (row.valid_from, row.valid_until) if when),
+        default=None,
+    )
+    if last_change is not None and moment <= last_change:
+        raise InvalidInput(
+            f"since must be after her last district change ({last_change.isoformat()})",
+            field=("since",),
+        )
+    if current is not None:
+        current.valid_until = moment
+        await session.flush()  # closed before the next opens: one open membership at a time
+    opened = None
+    if district is not None:
+        opened = EducatorDistrict(educator_id=educator.id, district=district, valid_from=moment)
+        session.add(opened)
+    await session.flush()
+    return opened

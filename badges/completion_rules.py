@@ -78,12 +78,8 @@ def _counts_from(
     holding: Holding, policy: StackPolicy, at: datetime, approvals: ApprovalBook
 ) -> datetime | None:
     start = max(holding.earned_at, holding.valid_from or holding.earned_at)
-    if policy.purpose:
-        decision = approvals.deciding(holding.achievement_id, policy.purpose, at)
-        if decision is None or not decision.approved:
-            return None
-        start = max(start, decision.effective_from or start)
-    return start
+    approved = approvals.counted_since(policy, holding.achievement_id, holding.earned_at, at)
+    return None if approved is None else max(start, approved)
 
 
 def _completed_at(

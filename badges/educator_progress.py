@@ -2,7 +2,8 @@
 
 Her credentials are gathered as `badges.evaluation` does it for an agency
 (`agency_holdings`: only what her consent to this agency covers, status from the event
-history at the date, proofs re-checked when asked) and the same rule engine explains each
+history or, for credentials from elsewhere, as last read from their issuer, at the date;
+proofs re-checked when asked) and the same rule engine explains each
 stack and role: what counted, what was rejected and why, what is missing. The agency's
 stacks are loaded once (nested stacks resolve from memory, not with two queries per
 reference as `Evaluator` does), and each nested stack is evaluated once for all the rules
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
 from badges.evaluation import ProofCheck, agency_holdings
+from badges.foreign_status import StatusSource
 from badges.rule_book import ApprovalBook, RuleBook
 from badges.stack_rules import Evaluation, StackPolicy, parse_rule
 from badges.stacks import policy_of, stack_url
@@ -57,9 +59,12 @@ async def educator_progress(
     educator: Educator,
     at: datetime,
     check_proof: ProofCheck | None = None,
+    status: StatusSource | None = None,
 ) -> Progress:
-    """One of the agency's own educators (`badges.agencies.agency_educator`)."""
-    held = await agency_holdings(session, public_url, agency, educator, at, check_proof)
+    """One of the agency's own educators (`badges.agencies.agency_educator`). The one
+    evaluation of her progress with the agency: the agency's `/progress` and her own
+    `/teacher/progress` both show this (`badges.teacher_progress`)."""
+    held = await agency_holdings(session, public_url, agency, educator, at, check_proof, status)
     # Only the decisions on what she holds: the rules never ask about anything else.
     approvals = ApprovalBook(
         await approvals_of(session, agency, sorted({item.achievement_id for item in held}))
@@ -109,5 +114,10 @@ async def _stacks(
 
 
 async def _completions(session: AsyncSession, educator: Educator) -> dict[uuid.UUID, Completion]:
-    rows = await session.scalars(select(Completion).where(Completion.educator_id == educator.id))
+    # Her open completion periods (closed ones are history: `stack_completions`).
+    rows = await session.scalars(
+        select(Completion).where(
+            Completion.educator_id == educator.id, Completion.ended_at.is_(None)
+        )
+    )
     return {row.target_id: row for row in rows}

@@ -1,8 +1,11 @@
 """Evaluating an educator against an agency's stacks, roles and lattice, as of a date.
 
 Gathers the educator's credentials that the one asking may see, works out for each whether
-it can count on that date (status from the event history, validity window, proof re-checked
-when a checker is given), then applies the pure rules of `stack_rules`.
+it can count on that date (status: from the event history for credentials issued here, from
+their issuer's status list, re-read and logged by `foreign_status`, for the others; the
+validity window, counted from the awarded date; the proof, re-checked when a checker is
+given), then applies the pure rules of `stack_rules`. A wallet copy of a credential issued
+here is never counted: its original is (`badges.copies`).
 
 Who may see what: a teacher sees her own (`teacher_holdings`: `badges.teachers.badge_scope`
 and what she pushed into her account); an agency only what its educator's consent covers
@@ -23,7 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.achievements import achievement_url
 from badges.agencies import approved_at
+from badges.copies import not_a_copy
 from badges.credential_document import xsd_datetime
+from badges.foreign_status import (
+    Foreign,
+    Kind,
+    StatusSource,
+    held_ref,
+    observe,
+    problems_at,
+    submitted_ref,
+)
 from badges.stack_rules import (
     Evaluation,
     HeldCredential,
@@ -34,7 +47,7 @@ from badges.stack_rules import (
     stacks_of,
 )
 from badges.stacks import policy_of, resolve_stack_ref
-from badges.status_changes import Event, Standing, Validity, standing_of, validity_at
+from badges.status_changes import Event, Standing, standing_of
 from badges.teachers import BadgeScope
 from storage.models import (
     Agency,
@@ -55,19 +68,26 @@ ProofCheck = Callable[[str], Awaitable[str | None]]
 
 
 async def teacher_holdings(
-    session: AsyncSession, public_url: str, scope: BadgeScope, at: datetime
+    session: AsyncSession,
+    public_url: str,
+    scope: BadgeScope,
+    at: datetime,
+    status: StatusSource | None = None,
 ) -> list[HeldCredential]:
     """What a teacher holds, as she sees it: the credentials issued here that are hers, and
     those she pushed into her account that name one of her verified identifiers."""
-    held = await _issued(session, public_url, scope.owns(), at)
-    backpack = await session.scalars(
-        select(BackpackCredential).where(
-            BackpackCredential.teacher_id == scope.teacher_id,
-            BackpackCredential.lookup_key.is_not(None),
-            BackpackCredential.achievement_iri.is_not(None),
+    held = await _issued(session, public_url, scope.owns() & not_a_copy(), at)
+    backpack = list(
+        await session.scalars(
+            select(BackpackCredential).where(
+                BackpackCredential.teacher_id == scope.teacher_id,
+                BackpackCredential.lookup_key.is_not(None),
+                BackpackCredential.achievement_iri.is_not(None),
+            )
         )
     )
-    return held + [_from_backpack(row, at) for row in backpack]
+    problems = await _foreign_problems(session, status, [held_ref(row) for row in backpack], at)
+    return held + [_from_backpack(row, at, problems.get(("held", row.id))) for row in backpack]
 
 
 async def agency_holdings(
@@ -77,6 +97,7 @@ async def agency_holdings(
     educator: Educator,
     at: datetime,
     check_proof: ProofCheck | None = None,
+    status: StatusSource | None = None,
 ) -> list[HeldCredential]:
     """What an agency may count for one of its own educators (its consent model):
 
@@ -85,6 +106,8 @@ async def agency_holdings(
         pushed by her into her account), of an achievement this agency's stacks, lattice
         roles or approval decisions name. Nothing else: not what names identifiers it did
         not register, not another agency's submissions, not achievements it has no rule on.
+
+    With `status`, the status of what was issued elsewhere is read again first (cached).
     """
     keys = sorted({item.lookup_key for item in educator.identifiers})
     relevant = await relevant_achievements(session, agency)
@@ -92,22 +115,44 @@ async def agency_holdings(
         CredentialRecipient.lookup_key.in_(keys)
     )
     held = await _issued(
-        session, public_url, Credential.id.in_(named), at, check_proof, relevant.__contains__
+        session,
+        public_url,
+        Credential.id.in_(named) & not_a_copy(),
+        at,
+        check_proof,
+        relevant.__contains__,
     )
-    backpack = await session.scalars(
-        select(BackpackCredential).where(
-            BackpackCredential.lookup_key.in_(keys),
-            BackpackCredential.achievement_iri.in_(sorted(relevant)),
+    backpack = list(
+        await session.scalars(
+            select(BackpackCredential).where(
+                BackpackCredential.lookup_key.in_(keys),
+                BackpackCredential.achievement_iri.in_(sorted(relevant)),
+            )
         )
     )
-    held += [_from_backpack(row, at) for row in backpack]
-    submitted = await session.scalars(
-        select(SubmittedCredential).where(
-            SubmittedCredential.agency_id == agency.id,
-            SubmittedCredential.educator_id == educator.id,
+    submitted = [
+        row
+        for row in await session.scalars(
+            select(SubmittedCredential).where(
+                SubmittedCredential.agency_id == agency.id,
+                SubmittedCredential.educator_id == educator.id,
+            )
         )
-    )
-    return held + [_submitted(row, at) for row in submitted if row.achievement_iri]
+        if row.achievement_iri
+    ]
+    foreign = [held_ref(row) for row in backpack]
+    foreign += [submitted_ref(row) for row in submitted if row.accepted]
+    problems = await _foreign_problems(session, status, foreign, at)
+    held += [_from_backpack(row, at, problems.get(("held", row.id))) for row in backpack]
+    return held + [_submitted(row, at, problems.get(("submitted", row.id))) for row in submitted]
+
+
+async def _foreign_problems(
+    session: AsyncSession, status: StatusSource | None, items: Sequence[Foreign], at: datetime
+) -> dict[tuple[Kind, uuid.UUID], str]:
+    """Their status re-read (with a source) and logged, then as seen on `at`."""
+    await observe(session, status, items)
+    return await problems_at(session, [item.key for item in items], at)
 
 
 async def relevant_achievements(session: AsyncSession, agency: Agency) -> set[str]:
@@ -201,11 +246,19 @@ def _standing_problem(events: Sequence[Event]) -> str | None:
     return f"{standing.value} on {xsd_datetime(changed.occurred_at)}"
 
 
+def counts_from(awarded: datetime | None, valid_from: datetime) -> datetime:
+    """When a credential starts to count "as of" a date: when it was earned.
+
+    OB 3.0 `awardedDate` is when the achievement was earned, `validFrom` when the credential
+    became valid. A backfilled award (issued today for work done last month, `validFrom` =
+    issuance) counts from its awarded date; without one, from `validFrom`."""
+    return min(awarded, valid_from) if awarded is not None else valid_from
+
+
 def _validity_problem(row: Credential, at: datetime) -> str | None:
-    validity = validity_at(row, at)
-    if validity is Validity.EXPIRED and row.valid_until is not None:
+    if row.valid_until is not None and at >= row.valid_until:
         return f"expired on {xsd_datetime(row.valid_until)}"
-    if validity in (Validity.NOT_YET_VALID, Validity.NOT_ISSUED):
+    if at < counts_from(row.awarded_date, row.valid_from):
         return "not yet valid on that date"
     return None
 
@@ -219,12 +272,14 @@ def _achievement_in(document: str) -> str:
     return str(achievement.get("id", "")) if isinstance(achievement, dict) else ""
 
 
-def _from_backpack(row: BackpackCredential, at: datetime) -> HeldCredential:
-    """A credential she pushed into her account (OB 3.0 API), verified when it arrived."""
-    problem = None
-    if row.valid_until is not None and at >= row.valid_until:
+def _from_backpack(
+    row: BackpackCredential, at: datetime, problem: str | None = None
+) -> HeldCredential:
+    """A credential she pushed into her account (OB 3.0 API), verified when it arrived;
+    `problem`: its issuer's status as seen on `at`."""
+    if problem is None and row.valid_until is not None and at >= row.valid_until:
         problem = f"expired on {xsd_datetime(row.valid_until)}"
-    elif at < row.valid_from:
+    if problem is None and at < counts_from(row.earned_at, row.valid_from):
         problem = "not yet valid on that date"
     return HeldCredential(
         credential_id=row.credential_iri,
@@ -234,8 +289,11 @@ def _from_backpack(row: BackpackCredential, at: datetime) -> HeldCredential:
     )
 
 
-def _submitted(row: SubmittedCredential, at: datetime) -> HeldCredential:
+def _submitted(
+    row: SubmittedCredential, at: datetime, status_problem: str | None = None
+) -> HeldCredential:
     problem = None if row.accepted else f"failed verification on entry ({row.verdict})"
+    problem = problem or status_problem
     if problem is None and row.valid_until is not None and at >= row.valid_until:
         problem = f"expired on {xsd_datetime(row.valid_until)}"
     return HeldCredential(

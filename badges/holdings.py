@@ -2,8 +2,12 @@
 
 Set-based: one streamed query for the credentials issued here (matched by the keyed lookup
 hashes of the educators' identifiers), one for their status events, one for submitted
-credentials and one for VC-API credentials without an achievement row, instead of one
-query per educator. Only credentials of the achievements asked for are read.
+credentials, one for credentials teachers pushed through the OB 3.0 API and one for VC-API
+credentials without an achievement row, instead of one query per educator. Only
+credentials of the achievements asked for are read. What counts is what
+`evaluation.agency_holdings` counts for one educator: wallet copies never (their original
+does), credentials from elsewhere with their issuer's status as last seen by the date
+(`foreign_status`; `refresh_foreign_status` reads it again), each from its awarded date.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.achievements import achievement_url
+from badges.copies import not_a_copy
 from badges.credential_document import xsd_datetime
+from badges.evaluation import counts_from, relevant_achievements
+from badges.foreign_status import StatusSource, held_ref, observe, problems_at, submitted_ref
 from badges.rule_book import Holding
 from badges.status_changes import Event, Standing, standing_of
 from storage.bulk import chunks
@@ -31,6 +38,7 @@ from storage.models import (
     CredentialRecipient,
     Educator,
     EducatorIdentifier,
+    HeldCredential,
     SubmittedCredential,
 )
 from storage.models.completions import STATUS_EVENTS
@@ -55,6 +63,8 @@ async def holdings(
     extra = await reader.submitted(wanted, educator_ids)
     for educator_id, items in (await reader.unlinked(set(wanted), educator_ids)).items():
         extra[educator_id].extend(items)
+    for educator_id, items in (await reader.pushed(wanted, educator_ids)).items():
+        extra[educator_id].extend(items)
     if educator_ids is None:
         async for educator_id, items in reader.all_own():
             yield educator_id, items + extra.pop(educator_id, [])
@@ -64,6 +74,34 @@ async def holdings(
                 yield educator_id, items + extra.pop(educator_id, [])
     for educator_id, items in extra.items():
         yield educator_id, items
+
+
+async def refresh_foreign_status(
+    session: AsyncSession, agency: Agency, source: StatusSource
+) -> int:
+    """Read again (cached, see `foreign_status`) the status of every credential from
+    elsewhere the agency may count: those submitted to it, and those its educators pushed
+    of an achievement it has a rule on. Educators whose status changed are marked stale, so
+    the completions read next agree with a single evaluation. How many changed."""
+    submitted = await session.scalars(
+        select(SubmittedCredential).where(
+            SubmittedCredential.agency_id == agency.id,
+            SubmittedCredential.accepted.is_(True),
+            SubmittedCredential.achievement_iri.is_not(None),
+        )
+    )
+    items = [submitted_ref(row) for row in submitted]
+    relevant = sorted(await relevant_achievements(session, agency))
+    for chunk in chunks(relevant):
+        pushed = await session.scalars(
+            select(HeldCredential)
+            .join(EducatorIdentifier, EducatorIdentifier.lookup_key == HeldCredential.lookup_key)
+            .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+            .where(Educator.agency_id == agency.id, HeldCredential.achievement_iri.in_(chunk))
+            .distinct()
+        )
+        items += [held_ref(row) for row in pushed]
+    return await observe(session, source, items)
 
 
 def own_achievement_ids(public_url: str, achievements: Iterable[str]) -> list[uuid.UUID]:
@@ -92,7 +130,7 @@ def _own_query(agency: Agency, condition: ColumnElement[bool]) -> Select[*_OwnRo
         .join(Educator, Educator.id == EducatorIdentifier.educator_id)
         .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
         .join(Credential, Credential.id == CredentialRecipient.credential_id)
-        .where(Educator.agency_id == agency.id, condition)
+        .where(Educator.agency_id == agency.id, condition, not_a_copy())
     )
 
 
@@ -156,7 +194,7 @@ class _Reader:
             credential_id=f"{self.public_url}/credentials/{credential_id}",
             achievement_id=achievement_url(self.public_url, achievement_id),
             earned_at=awarded or valid_from,
-            valid_from=valid_from,
+            valid_from=counts_from(awarded, valid_from),
             valid_until=valid_until,
             problem=problems.get(credential_id),
         )
@@ -179,7 +217,7 @@ class _Reader:
                         credential_id=f"{self.public_url}/credentials/{credential_id}",
                         achievement_id=named(document),
                         earned_at=awarded or valid_from,
-                        valid_from=valid_from,
+                        valid_from=counts_from(awarded, valid_from),
                         valid_until=valid_until,
                         problem=problems.get(credential_id),
                     )
@@ -198,9 +236,38 @@ class _Reader:
             scoped = query
             if chunk is not None:
                 scoped = query.where(SubmittedCredential.educator_id.in_(list(chunk)))
-            for row in await self.session.scalars(scoped):
-                found[row.educator_id].append(_submitted(row))
+            rows = list(await self.session.scalars(scoped))
+            keys = [submitted_ref(row).key for row in rows]
+            seen = await problems_at(self.session, keys, self.at)
+            for row in rows:
+                found[row.educator_id].append(_submitted(row, seen.get(("submitted", row.id))))
         return found
+
+    async def pushed(
+        self, wanted: list[str], educator_ids: Sequence[uuid.UUID] | None
+    ) -> dict[uuid.UUID, list[Holding]]:
+        """Credentials teachers pushed through the OB 3.0 API naming an identifier the agency
+        registered for them (`evaluation.agency_holdings`, for one educator)."""
+        found: dict[uuid.UUID, dict[uuid.UUID, Holding]] = defaultdict(dict)
+        query = (
+            select(EducatorIdentifier.educator_id, HeldCredential)
+            .join(HeldCredential, HeldCredential.lookup_key == EducatorIdentifier.lookup_key)
+            .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+            .where(Educator.agency_id == self.agency.id)
+        )
+        for achievements in chunks(wanted):
+            for chunk in _scopes(educator_ids):
+                scoped = query.where(HeldCredential.achievement_iri.in_(list(achievements)))
+                if chunk is not None:
+                    scoped = scoped.where(EducatorIdentifier.educator_id.in_(list(chunk)))
+                rows = (await self.session.execute(scoped)).all()
+                seen = await problems_at(
+                    self.session, [held_ref(row).key for _, row in rows], self.at
+                )
+                for educator_id, row in rows:
+                    # Keyed by row: one teacher's ID and e-mail may both be registered.
+                    found[educator_id][row.id] = _pushed(row, seen.get(("held", row.id)))
+        return {educator_id: list(items.values()) for educator_id, items in found.items()}
 
     async def _problems_by_achievement(self) -> dict[uuid.UUID, str]:
         query = _events().where(
@@ -249,14 +316,27 @@ def _problems(rows: Iterable[Any]) -> dict[uuid.UUID, str]:
     return found
 
 
-def _submitted(row: SubmittedCredential) -> Holding:
+def _submitted(row: SubmittedCredential, status_problem: str | None) -> Holding:
     return Holding(
         credential_id=row.credential_iri or f"urn:uuid:{row.id}",
         achievement_id=row.achievement_iri or "",
         earned_at=row.earned_at or row.submitted_at,
         valid_from=None,
         valid_until=row.valid_until,
-        problem=None if row.accepted else f"failed verification on entry ({row.verdict})",
+        problem=(
+            f"failed verification on entry ({row.verdict})" if not row.accepted else status_problem
+        ),
+    )
+
+
+def _pushed(row: HeldCredential, status_problem: str | None) -> Holding:
+    return Holding(
+        credential_id=row.credential_iri,
+        achievement_id=row.achievement_iri or "",
+        earned_at=row.earned_at or row.valid_from,
+        valid_from=counts_from(row.earned_at, row.valid_from),
+        valid_until=row.valid_until,
+        problem=status_problem,
     )
 
 

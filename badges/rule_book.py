@@ -9,7 +9,7 @@ sets; tests/badges/test_rule_book.py checks it agrees with `evaluate` on random 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ from badges.stack_rules import (
     StackLeaf,
     StackPolicy,
     achievements_of,
+    approval_moments,
     evaluate,
     stacks_of,
 )
@@ -83,11 +84,38 @@ class ApprovalBook:
         row = self.deciding(achievement, purpose, at)
         return row is not None and row.approved
 
+    def counts_for(
+        self, policy: StackPolicy, achievement: str, earned_at: datetime, at: datetime
+    ) -> bool:
+        """Approved for the policy's purpose when it asks (`approval_moments`)."""
+        if not policy.purpose:
+            return True
+        purpose = policy.purpose
+        return any(
+            self.approved(achievement, purpose, moment)
+            for moment in approval_moments(policy, earned_at, at)
+        )
+
+    def counted_since(
+        self, policy: StackPolicy, achievement: str, earned_at: datetime, at: datetime
+    ) -> datetime | None:
+        """From when an approval lets a credential earned at `earned_at` count at `at`
+        (None: it does not): the day it was earned if approved then (`approvalAt: "earned"`),
+        otherwise the start of the approval in force at `at`."""
+        if not policy.purpose:
+            return earned_at
+        if policy.approval_at == "earned" and self.approved(achievement, policy.purpose, earned_at):
+            return earned_at
+        decision = self.deciding(achievement, policy.purpose, at)
+        if decision is None or not decision.approved:
+            return None
+        return max(earned_at, decision.effective_from or earned_at)
+
 
 def counts(policy: StackPolicy, item: Holding, at: datetime, approvals: ApprovalBook) -> bool:
     """Whether the credential counts for the policy at `at`: none of the engine's reasons to
     reject it (a problem, not yet valid or expired, earned later, outside the window, not
-    approved for the purpose then)."""
+    approved for the purpose when the policy asks: `stack_rules.approval_moments`)."""
     if item.problem is not None or item.earned_at > at:
         return False
     if item.valid_from is not None and at < item.valid_from:
@@ -96,7 +124,7 @@ def counts(policy: StackPolicy, item: Holding, at: datetime, approvals: Approval
         return False
     if policy.window_days is not None and item.earned_at < at - timedelta(days=policy.window_days):
         return False
-    return not policy.purpose or approvals.approved(item.achievement_id, policy.purpose, at)
+    return approvals.counts_for(policy, item.achievement_id, item.earned_at, at)
 
 
 @dataclass
@@ -111,6 +139,7 @@ class RuleBook:
         default_factory=dict, repr=False
     )
     _naming: dict[str, frozenset[str]] | None = field(default=None, repr=False)
+    _repeating: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def achievements(self) -> set[str]:
         every = [*self.policies, *self.nested.values()]
@@ -169,6 +198,11 @@ class RuleBook:
         memo: dict[str, bool] | None = None,
     ) -> bool:
         """Whether `evaluate(...).met` would be true, without the explanation."""
+        if self._names_twice(policy):
+            # One MC counts once: which part it goes to is a search the set answer below
+            # cannot make, so the explaining engine answers (roles over overlapping stacks).
+            held = [item.at(at) for item in holdings]
+            return self.evaluate(policy, held, at, approvals).met
         memo = {} if memo is None else memo
         present = {item.achievement_id for item in holdings}
         # Nested stacks naming none of what she holds cannot be met: never evaluated.
@@ -193,6 +227,26 @@ class RuleBook:
             return memo[ref]
 
         return one(policy)
+
+    def _names_twice(self, policy: StackPolicy) -> bool:
+        """Whether the rule, through the stacks it nests, names some achievement twice."""
+        if id(policy) not in self._repeating:
+            found = self._occurrences(policy.rule, frozenset())
+            self._repeating[id(policy)] = any(times > 1 for times in found.values())
+        return self._repeating[id(policy)]
+
+    def _occurrences(self, rule: Rule, path: frozenset[str]) -> Counter[str]:
+        if isinstance(rule, AchievementLeaf):
+            return Counter([rule.achievement_id])
+        if isinstance(rule, StackLeaf):
+            if rule.stack_id in path or rule.stack_id not in self.nested:
+                return Counter()
+            inner = self.nested[rule.stack_id].rule
+            return self._occurrences(inner, path | {rule.stack_id})
+        total: Counter[str] = Counter()
+        for child in rule.children:
+            total.update(self._occurrences(child, path))
+        return total
 
     def _satisfied(
         self,

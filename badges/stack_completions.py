@@ -11,6 +11,11 @@ checked when the credentials were issued or submitted, and the per-educator eval
 
 Incremental upkeep: changes mark educators stale (`completion_marks`); `refresh_stale`
 re-evaluates them against every target the agency has run, before a query reads completions.
+
+History is append-only (`completion_history`): a run compares each educator's outcome with
+her open completion period; an unchanged one is left alone (re-running changes nothing), a
+changed one is closed at the time of the event that changed it (a revocation, a suspension,
+a rule revision, a lapse) and the next one opened. No row is deleted or moved back.
 """
 
 from __future__ import annotations
@@ -27,7 +32,16 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
-from badges.completion_rules import Target, outcome
+from badges.completion_history import (
+    Change,
+    Timeline,
+    close_periods,
+    last_ends,
+    open_new_periods,
+    open_periods,
+    status_events,
+)
+from badges.completion_rules import Outcome, Target, outcome
 from badges.holdings import holdings
 from badges.rule_book import ApprovalBook, RuleBook, nested_refs
 from badges.stack_rules import StackPolicy, parse_rule, stacks_of
@@ -35,7 +49,6 @@ from badges.stacks import policy_of, resolve_stack_ref
 from storage.bulk import chunks, upsert
 from storage.models import (
     Agency,
-    Completion,
     CompletionRun,
     Educator,
     Lattice,
@@ -44,7 +57,6 @@ from storage.models import (
     StaleEducator,
 )
 
-KEYS = ("agency_id", "target_kind", "target_id", "educator_id")
 RUN_KEYS = ("agency_id", "target_kind", "target_id")
 # Most stale educators one read refreshes; the rest wait for the next read (or a full run).
 STALE_BATCH = 5000
@@ -58,6 +70,8 @@ class RunSummary:
     evaluated: int  # those holding a credential some rule names
     met: dict[uuid.UUID, int]
     seconds: float
+    opened: int = 0  # completion periods begun (or continued under new terms)
+    closed: int = 0  # completion periods ended, at the time of what ended them
 
 
 def stack_target(stack: Stack) -> Target:
@@ -98,16 +112,14 @@ async def evaluate_all(
     targets: Sequence[Target],
     at: datetime,
 ) -> RunSummary:
-    """Evaluate every educator of the agency against `targets` at `at`; rewrite their rows."""
+    """Evaluate every educator of the agency against `targets` at `at`; record the periods
+    that ended and began since the last run (`history`)."""
     started = time.perf_counter()
-    rows, evaluated = await _evaluate(session, public_url, agency, targets, at, None)
-    await _write(session, agency, targets, rows, at, None)
+    found = await _evaluate(session, public_url, agency, targets, at, None)
+    changes = await _write(session, public_url, agency, targets, found, at)
     educators = await session.scalar(
         select(func.count()).select_from(Educator).where(Educator.agency_id == agency.id)
     )
-    met: dict[uuid.UUID, int] = dict.fromkeys((target.id for target in targets), 0)
-    for row in rows:
-        met[row["target_id"]] += 1
     runs = [
         {
             "agency_id": agency.id,
@@ -116,13 +128,20 @@ async def evaluate_all(
             "rule_id": target.rule_id,
             "evaluated_at": at,
             "educators": educators or 0,
-            "met": met[target.id],
+            "met": found.met[target.id],
         }
         for target in targets
     ]
     await upsert(session, CompletionRun.__table__, runs, RUN_KEYS)  # type: ignore[arg-type]
     return RunSummary(
-        at, list(targets), educators or 0, evaluated, met, time.perf_counter() - started
+        at,
+        list(targets),
+        educators or 0,
+        found.evaluated,
+        found.met,
+        time.perf_counter() - started,
+        changes.opened,
+        changes.closed,
     )
 
 
@@ -135,8 +154,8 @@ async def refresh_educators(
     at: datetime,
 ) -> None:
     """Re-evaluate some educators (those a change touched) against `targets`."""
-    rows, _ = await _evaluate(session, public_url, agency, targets, at, educator_ids)
-    await _write(session, agency, targets, rows, at, educator_ids)
+    found = await _evaluate(session, public_url, agency, targets, at, educator_ids)
+    await _write(session, public_url, agency, targets, found, at)
 
 
 async def refresh_stale(
@@ -189,6 +208,17 @@ async def evaluated_targets(session: AsyncSession, agency: Agency) -> list[Targe
 # --- evaluation ----------------------------------------------------------------------------
 
 
+@dataclass
+class _Found:
+    """What a run found: the educators whose periods change, and who meets each target."""
+
+    book: RuleBook
+    approvals: ApprovalBook
+    changes: list[Change]
+    met: dict[uuid.UUID, int]
+    evaluated: int
+
+
 async def _evaluate(
     session: AsyncSession,
     public_url: str,
@@ -196,7 +226,7 @@ async def _evaluate(
     targets: Sequence[Target],
     at: datetime,
     educator_ids: Sequence[uuid.UUID] | None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> _Found:
     book = await rule_book(session, public_url, agency, targets)
     approvals = ApprovalBook(await approvals_of(session, agency, sorted(book.achievements())))
     wanted = {target.id: book.achievements_for(target.policy) for target in targets}
@@ -204,51 +234,73 @@ async def _evaluate(
     for target in targets:
         for achievement in wanted[target.id]:
             naming[achievement].append(target)
-    rows: list[dict[str, Any]] = []
-    evaluated = 0
-    found = holdings(session, public_url, agency, book.achievements(), at, educator_ids)
-    async for educator_id, held in found:
-        evaluated += 1
+    periods = await open_periods(session, agency, targets, educator_ids)
+    ends = await last_ends(session, agency, targets, educator_ids)
+    found = _Found(book, approvals, [], dict.fromkeys((t.id for t in targets), 0), 0)
+    held_by = holdings(session, public_url, agency, book.achievements(), at, educator_ids)
+    async for educator_id, held in held_by:
+        found.evaluated += 1
         memo: dict[str, bool] = {}  # her nested stacks, shared by the targets
         concerned = {t.id: t for item in held for t in naming.get(item.achievement_id, ())}
         for target in concerned.values():
             relevant = [item for item in held if item.achievement_id in wanted[target.id]]
             result = outcome(book, target.policy, relevant, at, approvals, memo)
-            if not result.met:
-                continue
-            rows.append(
-                {
-                    "agency_id": agency.id,
-                    "target_kind": target.kind,
-                    "target_id": target.id,
-                    "educator_id": educator_id,
-                    "rule_id": target.rule_id,
-                    "completed_at": result.completed_at,
-                    "expires_at": result.expires_at,
-                    "evaluated_at": at,
-                }
-            )
-    return rows, evaluated
+            found.met[target.id] += result.met
+            key = (target.id, educator_id)
+            change = Change(target, educator_id, result, periods.pop(key, None), ends.get(key))
+            if not change.unchanged():
+                # Her credentials are kept only when the change must be dated from them.
+                change.held = relevant if change.needs_history() else []
+                found.changes.append(change)
+    # Open periods of educators who hold nothing a target names any more: no longer met.
+    by_id = {target.id: target for target in targets}
+    for (target_id, educator_id), period in periods.items():
+        found.changes.append(Change(by_id[target_id], educator_id, Outcome(False), period, None))
+    return found
+
+
+@dataclass(frozen=True)
+class _Written:
+    opened: int
+    closed: int
 
 
 async def _write(
     session: AsyncSession,
+    public_url: str,
     agency: Agency,
     targets: Sequence[Target],
-    rows: Sequence[dict[str, Any]],
+    found: _Found,
     at: datetime,
-    educator_ids: Sequence[uuid.UUID] | None,
-) -> None:
-    await upsert(session, Completion.__table__, rows, KEYS)  # type: ignore[arg-type]
-    # A row this run did not write is a completion that no longer holds.
-    for target in targets:
-        stale = delete(Completion).where(
-            Completion.agency_id == agency.id,
-            Completion.target_kind == target.kind,
-            Completion.target_id == target.id,
-            Completion.evaluated_at != at,
-        )
-        batches = [None] if educator_ids is None else chunks(list(educator_ids))
-        for chunk in batches:
-            query = stale if chunk is None else stale.where(Completion.educator_id.in_(chunk))
-            await session.execute(query.execution_options(synchronize_session=False))
+) -> _Written:
+    """Close the periods that ended and open the ones that began: never a delete."""
+    if not found.changes:
+        return _Written(0, 0)
+    events = await status_events(session, public_url, found.changes)
+    revised = await revision_times(session, targets)
+    timeline = Timeline(found.book, found.approvals, events, at)
+    closes: list[dict[str, Any]] = []
+    opens: list[dict[str, Any]] = []
+    for change in found.changes:
+        closing, opening = timeline.resolve(change, revised.get(change.target.rule_id))
+        if closing is not None:
+            closes.append(closing)
+        if opening is not None:
+            opens.append(opening | {"agency_id": agency.id})
+    # Closed first: the next period of the same target opens once the last one is closed.
+    await close_periods(session, closes)
+    await open_new_periods(session, opens)
+    return _Written(len(opens), len(closes))
+
+
+async def revision_times(
+    session: AsyncSession, targets: Sequence[Target]
+) -> dict[uuid.UUID, datetime]:
+    """When each stack revision applied took effect (its creation), for revisions of an
+    earlier rule: a period judged by the earlier rule ends then, and the revision makes no
+    one a holder before it. (A first revision judges the past too: that is what it is for.)"""
+    rule_ids = [target.rule_id for target in targets if target.kind == "stack"]
+    rows = await session.execute(
+        select(Stack.id, Stack.created_at).where(Stack.id.in_(rule_ids), Stack.revision > 1)
+    )
+    return {stack_id: created for stack_id, created in rows}

@@ -139,9 +139,23 @@ async def constituent_documents(
             )
         )
         if submitted is not None:
-            content = submitted.content
-            documents.append(json.loads(content) if content.startswith("{") else content)
+            documents.append(_embedded(submitted.content))
     return documents
+
+
+def _embedded(content: str) -> Any:
+    """A submitted credential as a CLR carries it: JSON as it came (its proof inside), a
+    VC-JWT enveloped. A bare JWT string is no credential to a CLR reader (ClrSubject's
+    `verifiableCredential` holds credentials); VCDM 2.0 section 4.13 (enveloped verifiable
+    credentials) wraps a secured one as an `EnvelopedVerifiableCredential` whose `id` is
+    the `data:application/vc+jwt,` URL of the token, verifiable as it was submitted."""
+    if content.startswith("{"):
+        return json.loads(content)
+    return {
+        "@context": VC2_CONTEXT,
+        "id": f"data:application/vc+jwt,{content}",
+        "type": "EnvelopedVerifiableCredential",
+    }
 
 
 async def issue_clr(

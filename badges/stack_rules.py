@@ -7,11 +7,21 @@ carry a time window ("earned within 5 years before the evaluation date") and a p
 rule counts. Evaluation is a pure function of the rule, the educator's credentials (already
 re-verified, with their status at the evaluation date) and the agency's approvals, and it
 explains itself: what counted, what was rejected and why, and what is still missing.
+
+A purpose's approval is asked, by default, of the day a credential was earned: a vetted MC
+earned while its achievement was on the agency's list keeps counting when the approval is
+later withdrawn (New America's model state policy guide: an approved MC keeps its currency),
+and one approved after it was earned counts from the approval. A stack may choose
+`approvalAt: "evaluation"` instead: approved on the evaluation date, or it does not count.
+
+One MC counts once in a rule: the parts of a rule (the stacks a lattice role needs, the
+groups of a stack) must be met by different MCs, so one credential never satisfies two
+stacks of a role. A group that says `"shareCredentials": true` lets its parts share them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -19,6 +29,8 @@ from typing import Any, Literal, TypeVar
 from badges.errors import InvalidInput
 
 GroupKind = Literal["all", "any"]
+ApprovalAt = Literal["earned", "evaluation"]
+APPROVAL_AT: tuple[ApprovalAt, ...] = ("earned", "evaluation")
 Node = TypeVar("Node", bound=Hashable)
 
 
@@ -37,6 +49,8 @@ class Group:
     kind: GroupKind
     children: tuple[Rule, ...]
     count: int | None = None  # for "any": how many children must be met (default 1)
+    # Whether one MC may count toward several children (by default each counts once).
+    share: bool = False
 
     @property
     def required(self) -> int:
@@ -51,6 +65,9 @@ class StackPolicy:
     rule: Rule
     window_days: int | None = None
     purpose: str | None = None
+    # Approval for `purpose` asked of the day an MC was earned (or, failing that, of the
+    # evaluation date), or of the evaluation date only.
+    approval_at: ApprovalAt = "earned"
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,10 @@ class Evaluation:
     counted: list[HeldCredential] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # The policy weighed, and the nested stacks' evaluations by IRI: a rule nesting this
+    # stack re-weighs it against what its other parts already count (None: a whole answer).
+    policy: StackPolicy | None = None
+    nested: Mapping[str, Evaluation] = field(default_factory=dict)
 
 
 # Approval check: (achievement id, purpose, evaluation date) -> approved then?
@@ -125,7 +146,13 @@ def parse_rule(
                 parse_rule(child, (*location, kind, index), depth=depth + 1)
                 for index, child in enumerate(children)
             )
-            return _group(kind, parsed, document.get("count"), (*location, "count"))
+            share = document.get("shareCredentials", False)
+            if not isinstance(share, bool):
+                raise InvalidInput(
+                    "shareCredentials must be true or false", field=(*location, "shareCredentials")
+                )
+            group = _group(kind, parsed, document.get("count"), (*location, "count"))
+            return Group(group.kind, group.children, group.count, share)
     raise InvalidInput(
         'a rule needs one of "achievement", "stack", "all", "any" or "atLeast"', field=location
     )
@@ -167,6 +194,8 @@ def rule_json(rule: Rule) -> dict[str, Any]:
     document: dict[str, Any] = {rule.kind: [rule_json(child) for child in rule.children]}
     if rule.kind == "any" and rule.count and rule.count != 1:
         document["count"] = rule.count
+    if rule.share:
+        document["shareCredentials"] = True
     return document
 
 
@@ -208,6 +237,15 @@ def find_cycle(start: Node, nested: Callable[[Node], Iterable[Node]]) -> list[No
     return visit(start)
 
 
+def approval_moments(policy: StackPolicy, earned_at: datetime, at: datetime) -> list[datetime]:
+    """The dates at which an approval for the policy's purpose lets a credential count: the
+    day it was earned and the evaluation date (`approvalAt: "earned"`), or the evaluation
+    date only (`"evaluation"`)."""
+    if policy.approval_at == "evaluation" or earned_at > at:
+        return [at]
+    return [earned_at, at]
+
+
 def evaluate(
     policy: StackPolicy,
     held: Sequence[HeldCredential],
@@ -218,7 +256,6 @@ def evaluate(
     names: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Is the stack complete at `at`? With what counted, what did not and why, and gaps."""
-    eligible: dict[str, HeldCredential] = {}
     rejected: list[Rejection] = []
     wanted = set(achievements_of(policy.rule))
     for credential in sorted(held, key=lambda item: item.earned_at, reverse=True):
@@ -227,10 +264,23 @@ def evaluate(
         reason = _rejection(policy, credential, at, approved)
         if reason:
             rejected.append(Rejection(credential.credential_id, credential.achievement_id, reason))
-        else:
-            eligible.setdefault(credential.achievement_id, credential)
-    met, counted, missing = _walk(policy.rule, eligible, nested, names or {})
-    return Evaluation(met=met, counted=counted, rejected=rejected, missing=missing)
+    fetched: dict[str, Evaluation] = {}
+
+    def lookup(ref: str) -> Evaluation:
+        if ref not in fetched:
+            fetched[ref] = nested(ref)
+        return fetched[ref]
+
+    tree = _expand(policy.rule, policy, lookup, frozenset())
+    pool = _Pool(held, at, approved)
+    explainer = _Explainer(pool, names or {})
+    met, used, missing = explainer.explain(tree, frozenset(pool.achievements))
+    if not met and _repeats(tree):
+        solution = _solve_bounded(tree, frozenset(pool.achievements), pool)
+        if solution is not None:
+            met, used, missing = True, solution, []
+    counted = list(dict.fromkeys(used.values()))
+    return Evaluation(met, counted, rejected, missing, policy, dict(fetched))
 
 
 def _rejection(
@@ -242,8 +292,13 @@ def _rejection(
         return "earned after the evaluation date"
     if policy.window_days is not None and outside_window(credential.earned_at, at, policy):
         return f"earned before the {policy.window_days}-day window"
-    if policy.purpose and not approved(credential.achievement_id, policy.purpose, at):
-        return f"not approved for {policy.purpose} on that date"
+    if policy.purpose and not any(
+        approved(credential.achievement_id, policy.purpose, moment)
+        for moment in approval_moments(policy, credential.earned_at, at)
+    ):
+        if policy.approval_at == "evaluation":
+            return f"not approved for {policy.purpose} on that date"
+        return f"not approved for {policy.purpose} when earned, nor on that date"
     return None
 
 
@@ -255,28 +310,229 @@ def outside_window(earned_at: datetime, at: datetime, policy: StackPolicy) -> bo
     return at - earned_at > timedelta(days=policy.window_days)
 
 
-def _walk(
-    rule: Rule,
-    eligible: Mapping[str, HeldCredential],
-    nested: NestedStacks,
-    names: Mapping[str, str],
-) -> tuple[bool, list[HeldCredential], list[str]]:
+# --- weighing a rule: its nested stacks expanded, each MC counted once ----------------------
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    achievement_id: str
+    policy: StackPolicy  # the stack whose window and purpose apply to it
+
+
+@dataclass(frozen=True)
+class _Stack:
+    stack_id: str
+    inner: Evaluation
+    body: _Node | None  # its rule, expanded; None: its evaluation is taken whole
+
+
+@dataclass(frozen=True)
+class _Group:
+    kind: GroupKind
+    required: int
+    children: tuple[_Node, ...]
+    share: bool
+
+
+_Node = _Leaf | _Stack | _Group
+Chosen = dict[str, HeldCredential]  # achievement id -> the credential counted for it
+# Most steps the search for a way to meet a rule with distinct MCs may take: rules nest a
+# few stacks of a few MCs; a pathological one is answered "not met" rather than hang.
+_SEARCH_STEPS = 20_000
+
+
+def _expand(rule: Rule, policy: StackPolicy, lookup: NestedStacks, path: frozenset[str]) -> _Node:
     if isinstance(rule, AchievementLeaf):
-        found = eligible.get(rule.achievement_id)
-        if found:
-            return True, [found], []
-        return False, [], [names.get(rule.achievement_id, rule.achievement_id)]
+        return _Leaf(rule.achievement_id, policy)
     if isinstance(rule, StackLeaf):
-        inner = nested(rule.stack_id)
-        label = names.get(rule.stack_id, rule.stack_id)
-        return inner.met, inner.counted, [] if inner.met else [f"stack {label}"]
-    results = [_walk(child, eligible, nested, names) for child in rule.children]
-    satisfied = [result for result in results if result[0]]
-    counted = [item for result in satisfied for item in result[1]]
-    if len(satisfied) >= rule.required:
-        return True, counted, []
-    short = rule.required - len(satisfied)
-    gaps = [gap for result in results if not result[0] for gap in result[2]]
-    if rule.kind == "all":
-        return False, counted, gaps
-    return False, counted, [f"{short} more of: {', '.join(gaps)}"]
+        inner = lookup(rule.stack_id)
+        if inner.policy is None or rule.stack_id in path:
+            return _Stack(rule.stack_id, inner, None)
+
+        def inside(ref: str, inner: Evaluation = inner) -> Evaluation:
+            return inner.nested[ref] if ref in inner.nested else lookup(ref)
+
+        body = _expand(inner.policy.rule, inner.policy, inside, path | {rule.stack_id})
+        return _Stack(rule.stack_id, inner, body)
+    children = tuple(_expand(child, policy, lookup, path) for child in rule.children)
+    return _Group(rule.kind, rule.required, children, rule.share)
+
+
+class _Pool:
+    """The educator's credentials, and which one (the latest earned) counts for an
+    achievement under a stack's window and purpose."""
+
+    def __init__(self, held: Sequence[HeldCredential], at: datetime, approved: Approval) -> None:
+        self._by_achievement: dict[str, list[HeldCredential]] = {}
+        for item in sorted(held, key=lambda item: item.earned_at, reverse=True):
+            self._by_achievement.setdefault(item.achievement_id, []).append(item)
+        self._at = at
+        self._approved = approved
+        self._found: dict[tuple[str, int], HeldCredential | None] = {}
+
+    @property
+    def achievements(self) -> set[str]:
+        return set(self._by_achievement)
+
+    def credential(self, leaf: _Leaf) -> HeldCredential | None:
+        key = (leaf.achievement_id, id(leaf.policy))
+        if key not in self._found:
+            self._found[key] = next(
+                (
+                    item
+                    for item in self._by_achievement.get(leaf.achievement_id, ())
+                    if _rejection(leaf.policy, item, self._at, self._approved) is None
+                ),
+                None,
+            )
+        return self._found[key]
+
+
+@dataclass
+class _Explainer:
+    """Walks the rule in order, each part taking the MCs it counts away from the parts after
+    it: met or not, what counted, and in plain words what is still missing."""
+
+    pool: _Pool
+    names: Mapping[str, str]
+
+    def explain(self, node: _Node, free: frozenset[str]) -> tuple[bool, Chosen, list[str]]:
+        if isinstance(node, _Leaf):
+            return self._leaf(node, free)
+        if isinstance(node, _Stack):
+            return self._stack(node, free)
+        return self._group(node, free)
+
+    def _name(self, iri: str) -> str:
+        return self.names.get(iri, iri)
+
+    def _leaf(self, node: _Leaf, free: frozenset[str]) -> tuple[bool, Chosen, list[str]]:
+        found = self.pool.credential(node)
+        if found is not None and node.achievement_id in free:
+            return True, {node.achievement_id: found}, []
+        gap = self._name(node.achievement_id)
+        if found is not None:
+            gap += " (already counted toward another part of the rule)"
+        return False, {}, [gap]
+
+    def _stack(self, node: _Stack, free: frozenset[str]) -> tuple[bool, Chosen, list[str]]:
+        label = f"stack {self._name(node.stack_id)}"
+        if node.body is None:
+            counted = {item.achievement_id: item for item in node.inner.counted}
+            return node.inner.met, counted, [] if node.inner.met else [label]
+        met, used, _ = self.explain(node.body, free)
+        if met:
+            return True, used, []
+        if node.inner.met:
+            # Complete on its own, but not with the MCs the rule's other parts left it.
+            label += " (its MCs already count toward another part of the rule: one MC counts once)"
+        return False, used, [label]
+
+    def _group(self, node: _Group, free: frozenset[str]) -> tuple[bool, Chosen, list[str]]:
+        left = free
+        used: Chosen = {}
+        unmet: list[list[str]] = []
+        for child in node.children:
+            met, got, gaps = self.explain(child, free if node.share else left)
+            if met:
+                used |= got
+                left = left - got.keys()
+            else:
+                unmet.append(gaps)
+        short = node.required - (len(node.children) - len(unmet))
+        if short <= 0:
+            return True, used, []
+        if node.kind == "all":
+            return False, used, [gap for gaps in unmet for gap in gaps]
+        return False, used, [_options_text(short, [gaps for gaps in unmet if gaps])]
+
+
+def _options_text(short: int, options: list[list[str]]) -> str:
+    """ "2 more of: A, B, C" when each option is one thing; when an option needs several
+    things, each is spelled out whole, so that no part of one reads as enough alone."""
+    if all(len(gaps) == 1 for gaps in options):
+        return f"{short} more of: {', '.join(gaps[0] for gaps in options)}"
+    spelled = [
+        gaps[0] if len(gaps) == 1 else f"{', '.join(gaps[:-1])} and {gaps[-1]}, all of them"
+        for gaps in options
+    ]
+    return f"{short} more of these options: {'; or '.join(spelled)}"
+
+
+def _repeats(node: _Node) -> bool:
+    """Whether some achievement is named by two parts of the rule (only then can counting
+    each MC once change the answer of the in-order walk)."""
+    seen: set[str] = set()
+
+    def walk(item: _Node) -> bool:
+        if isinstance(item, _Leaf):
+            named = [item.achievement_id]
+        elif isinstance(item, _Stack) and item.body is None:
+            named = [credential.achievement_id for credential in item.inner.counted]
+        elif isinstance(item, _Stack):
+            return walk(item.body) if item.body is not None else False
+        else:
+            return any(walk(child) for child in item.children)
+        if seen.intersection(named):
+            return True
+        seen.update(named)
+        return False
+
+    return walk(node)
+
+
+class _OutOfSteps(Exception):
+    pass
+
+
+def _solve_bounded(node: _Node, free: frozenset[str], pool: _Pool) -> Chosen | None:
+    """A way to meet the rule with each MC counted once, searched exhaustively (within
+    `_SEARCH_STEPS`): the in-order walk may give an MC to the first part naming it when a
+    later part had no other."""
+    steps = [0]
+    try:
+        return next(_solutions(node, free, pool, steps), None)
+    except _OutOfSteps:
+        return None
+
+
+def _solutions(
+    node: _Node, free: frozenset[str], pool: _Pool, steps: list[int]
+) -> Iterator[Chosen]:
+    steps[0] += 1
+    if steps[0] > _SEARCH_STEPS:
+        raise _OutOfSteps
+    if isinstance(node, _Leaf):
+        found = pool.credential(node)
+        if found is not None and node.achievement_id in free:
+            yield {node.achievement_id: found}
+        return
+    if isinstance(node, _Stack):
+        if node.body is not None:
+            yield from _solutions(node.body, free, pool, steps)
+        elif node.inner.met:
+            counted = {item.achievement_id: item for item in node.inner.counted}
+            if free.issuperset(counted):
+                yield counted
+        return
+    yield from _choose(node, 0, node.required, free, {}, pool, steps)
+
+
+def _choose(
+    node: _Group,
+    index: int,
+    needed: int,
+    free: frozenset[str],
+    chosen: Chosen,
+    pool: _Pool,
+    steps: list[int],
+) -> Iterator[Chosen]:
+    if needed == 0:
+        yield chosen
+        return
+    if len(node.children) - index < needed:
+        return
+    for option in _solutions(node.children[index], free, pool, steps):
+        rest = free if node.share else free - option.keys()
+        yield from _choose(node, index + 1, needed - 1, rest, chosen | option, pool, steps)
+    yield from _choose(node, index + 1, needed, free, chosen, pool, steps)

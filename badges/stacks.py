@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from badges.agencies import check_purpose
 from badges.errors import InvalidInput, NotFound
 from badges.stack_rules import (
+    APPROVAL_AT,
+    ApprovalAt,
     Rule,
     StackPolicy,
     achievements_of,
@@ -39,6 +41,7 @@ class StackDetails:
     description: str | None = None
     window_days: int | None = None
     purpose: str | None = None
+    approval_at: ApprovalAt = "earned"
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,14 @@ def role_url(public_url: str, lattice_id: uuid.UUID, key: str) -> str:
 
 
 def policy_of(stack: Stack) -> StackPolicy:
-    return StackPolicy(parse_rule(stack.rule), _window_of(stack), stack.purpose)
+    return StackPolicy(
+        parse_rule(stack.rule), _window_of(stack), stack.purpose, _approval_at(stack)
+    )
+
+
+def _approval_at(stack: Stack) -> ApprovalAt:
+    # A row not yet flushed has no server default; every stored row holds one of the two.
+    return "evaluation" if stack.approval_at == "evaluation" else "earned"
 
 
 def _window_of(stack: Stack) -> int | None:
@@ -161,6 +171,8 @@ def _validate(details: StackDetails) -> Rule:
         )
     if details.purpose is not None:
         check_purpose(details.purpose)
+    if details.approval_at not in APPROVAL_AT:
+        raise InvalidInput('approvalAt must be "earned" or "evaluation"', field=("approvalAt",))
     return parse_rule(details.rule)
 
 
@@ -211,6 +223,7 @@ def _apply(row: Stack, details: StackDetails, rule: Rule) -> None:
     row.rule = rule_json(rule)
     row.window_days = details.window_days
     row.purpose = details.purpose
+    row.approval_at = details.approval_at
 
 
 async def get_stack(session: AsyncSession, agency: Agency | None, stack_id: uuid.UUID) -> Stack:
@@ -251,6 +264,7 @@ def stack_document(public_url: str, stack: Stack, agency_name: str) -> dict[str,
         "rule": stack.rule,
         "windowDays": stack.window_days,
         "purpose": stack.purpose,
+        "approvalAt": _approval_at(stack),
         "achievements": achievements_of(parse_rule(stack.rule)),
     }
 
@@ -338,71 +352,139 @@ def lattice_document(public_url: str, lattice: Lattice, agency_name: str) -> dic
     }
 
 
+@dataclass(frozen=True)
+class _Membership:
+    """A stack or role the achievement counts toward, and the stacks it counts through."""
+
+    agency_id: uuid.UUID
+    stack: Stack | None
+    role: tuple[Lattice, LatticeRole] | None
+    through: tuple[str, ...]  # the stacks between the achievement and it, innermost first
+
+
 async def badge_alignments(
     session: AsyncSession, public_url: str, achievement_iri: str
 ) -> list[dict[str, Any]]:
-    """OB 3.0 `Alignment`s telling verifiers which stacks (and lattice roles) an
-    achievement counts toward: plain OB terms, so every verifier still accepts the badge."""
-    stacks = await stacks_containing(session, achievement_iri)
-    if not stacks:
+    """OB 3.0 `Alignment`s telling verifiers which stacks and lattice roles an achievement
+    counts toward, at every level: the stacks naming it, the stacks nesting those (and so
+    on), and the roles naming any of them or the achievement itself. Plain OB terms
+    (`targetType` takes `ext:` values, OB 3.0 AlignmentTargetType), so every verifier still
+    accepts the badge; `targetDescription` says through which stacks it counts."""
+    memberships = await _memberships(session, public_url, achievement_iri)
+    if not memberships:
         return []
-    agencies = {
-        row.id: row
-        for row in await session.scalars(
-            select(Agency).where(Agency.id.in_({stack.agency_id for stack in stacks}))
+    agency_ids = {item.agency_id for item in memberships}
+    agency_names = {
+        agency_id: name
+        for agency_id, name in await session.execute(
+            select(Agency.id, Issuer.name)
+            .join(Issuer, Issuer.id == Agency.issuer_id)
+            .where(Agency.id.in_(agency_ids))
         )
     }
-    names = {
-        row.id: row.name
-        for row in await session.scalars(
-            select(Issuer).where(Issuer.id.in_({agency.issuer_id for agency in agencies.values()}))
-        )
+    return [_alignment(public_url, item, agency_names) for item in memberships]
+
+
+def _through(names: Sequence[str]) -> str:
+    # From the achievement outward: "through Foundations, then Reading Endorsement".
+    return f" (through {', then '.join(names)})" if names else ""
+
+
+def _alignment(
+    public_url: str, item: _Membership, agency_names: Mapping[uuid.UUID, str]
+) -> dict[str, Any]:
+    if item.stack is not None:
+        stack = item.stack
+        agency_name = agency_names.get(stack.agency_id, "")
+        return {
+            "type": ["Alignment"],
+            "targetName": stack.name,
+            "targetUrl": stack_url(public_url, stack.id),
+            "targetDescription": (
+                f"Counts toward the {stack.name} stack of {agency_name}{_through(item.through)}."
+            ),
+            "targetFramework": agency_name,
+            "targetCode": stack.code,
+            "targetType": "ext:MicroCredentialStack",
+        }
+    assert item.role is not None  # a membership is of a stack or of a role
+    lattice, role = item.role
+    return {
+        "type": ["Alignment"],
+        "targetName": role.name,
+        "targetUrl": role_url(public_url, lattice.id, role.key),
+        "targetDescription": (
+            f"A step toward {role.name} on {lattice.name}{_through(item.through)}."
+        ),
+        "targetFramework": lattice.name,
+        "targetCode": role.key,
+        "targetType": "ext:CareerLatticeRole",
     }
-    alignments = []
-    lineages = {stack.lineage_id: stack for stack in stacks}
-    for stack in stacks:
-        agency_name = names.get(agencies[stack.agency_id].issuer_id, "")
-        alignments.append(
-            {
-                "type": ["Alignment"],
-                "targetName": stack.name,
-                "targetUrl": stack_url(public_url, stack.id),
-                "targetDescription": f"Counts toward the {stack.name} stack of {agency_name}.",
-                "targetFramework": agency_name,
-                "targetCode": stack.code,
-                "targetType": "ext:MicroCredentialStack",
-            }
+
+
+async def _memberships(
+    session: AsyncSession, public_url: str, achievement_iri: str
+) -> list[_Membership]:
+    """Every current stack counting the achievement, directly or through nested stacks
+    (nearest first), then every lattice role counting it or one of those stacks."""
+    current = list(
+        await session.scalars(
+            select(Stack)
+            .where(Stack.is_current.is_(True), Stack.archived_at.is_(None))
+            .order_by(Stack.created_at, Stack.id)
         )
-    lattices = await session.scalars(select(Lattice).where(Lattice.agency_id.in_(set(agencies))))
+    )
+    lineage_of = await _lineages(session, public_url, current)
+    found: dict[uuid.UUID, _Membership] = {}
+    frontier: list[tuple[Stack, tuple[str, ...]]] = [
+        (stack, ())
+        for stack in current
+        if achievement_iri in achievements_of(parse_rule(stack.rule))
+    ]
+    while frontier:
+        stack, through = frontier.pop(0)
+        if stack.lineage_id in found:
+            continue
+        found[stack.lineage_id] = _Membership(stack.agency_id, stack, None, through)
+        for parent in current:
+            nested = {lineage_of.get(ref) for ref in stacks_of(parse_rule(parent.rule))}
+            if stack.lineage_id in nested:
+                frontier.append((parent, (*through, stack.name)))
+    memberships = list(found.values())
+    lattices = await session.scalars(select(Lattice).order_by(Lattice.created_at, Lattice.id))
     for lattice in lattices:
         for role in lattice.roles:
-            if await _role_uses(session, public_url, role, lineages):
-                alignments.append(
-                    {
-                        "type": ["Alignment"],
-                        "targetName": role.name,
-                        "targetUrl": role_url(public_url, lattice.id, role.key),
-                        "targetDescription": f"A step toward {role.name} on {lattice.name}.",
-                        "targetFramework": lattice.name,
-                        "targetCode": role.key,
-                        "targetType": "ext:CareerLatticeRole",
-                    }
-                )
-    return alignments
+            via = _role_via(role, achievement_iri, lineage_of, found)
+            if via is not None:
+                memberships.append(_Membership(lattice.agency_id, None, (lattice, role), via))
+    return memberships
 
 
-async def _role_uses(
-    session: AsyncSession,
-    public_url: str,
+def _role_via(
     role: LatticeRole,
-    lineages: Mapping[uuid.UUID, Stack],
-) -> bool:
-    prefix = f"{public_url}/stacks/"
-    for ref in stacks_of(parse_rule(role.rule)):
-        try:
-            named = await session.get(Stack, uuid.UUID(ref.removeprefix(prefix)))
-        except ValueError:
-            continue
-        if named is not None and named.lineage_id in lineages:
-            return True
-    return False
+    achievement_iri: str,
+    lineage_of: Mapping[str, uuid.UUID],
+    found: Mapping[uuid.UUID, _Membership],
+) -> tuple[str, ...] | None:
+    """Through which stacks the role counts the achievement (() directly; None: it does not)."""
+    rule = parse_rule(role.rule)
+    if achievement_iri in achievements_of(rule):
+        return ()
+    for ref in stacks_of(rule):
+        lineage = lineage_of.get(ref)
+        member = found.get(lineage) if lineage is not None else None
+        if member is not None and member.stack is not None:
+            return (*member.through, member.stack.name)
+    return None
+
+
+async def _lineages(
+    session: AsyncSession, public_url: str, current: Sequence[Stack]
+) -> dict[str, uuid.UUID]:
+    """Stack IRI (any revision of the current stacks) -> its lineage."""
+    rows = await session.execute(
+        select(Stack.id, Stack.lineage_id).where(
+            Stack.lineage_id.in_({stack.lineage_id for stack in current})
+        )
+    )
+    return {stack_url(public_url, row_id): lineage for row_id, lineage in rows}

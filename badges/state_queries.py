@@ -3,9 +3,11 @@ achievement on a date, and whose completions lapse soon.
 
 Every query is a keyset-paginated SELECT (`after` = the last key of the previous page, never
 an OFFSET) that can also be streamed whole for an export. Stacks and roles are answered from
-the materialised completions (`stack_completions`): a holder on date D completed on or
-before D and does not lapse before D. Achievements are answered from the credentials and
-their event log: valid on D and neither revoked nor suspended then.
+the completion periods (`stack_completions`): a holder on date D has a period that began
+on or before D, had not ended by D and does not lapse before D. Periods are only ever closed
+at the time of what ended them, so the answer for a past D stays what it was. Achievements
+are answered from the credentials and their event log: valid on D and neither revoked nor
+suspended then. The district shown (and filtered on) is the educator's district on D.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import check_purpose
 from badges.completion_rules import TargetKind
+from badges.copies import not_a_copy
 from badges.errors import InvalidInput, NotFound
+from badges.foreign_status import good_standing
 from badges.holdings import own_achievement_ids
 from badges.rule_book import ApprovalBook
 from storage.models import (
@@ -46,7 +50,9 @@ from storage.models import (
     CredentialEvent,
     CredentialRecipient,
     Educator,
+    EducatorDistrict,
     EducatorIdentifier,
+    HeldCredential,
     Issuer,
     SubmittedCredential,
 )
@@ -101,6 +107,28 @@ async def last_run(
     return await session.get(CompletionRun, (agency.id, kind, target_id))
 
 
+# --- history: periods and district memberships -------------------------------------------
+
+
+def held_at(at: Any) -> list[ColumnElement[bool]]:
+    """The completion period covers `at`: begun, not ended, not lapsed."""
+    return [
+        Completion.started_at <= at,
+        or_(Completion.ended_at.is_(None), Completion.ended_at > at),
+        or_(Completion.expires_at.is_(None), Completion.expires_at > at),
+    ]
+
+
+def membership_at(educator: Any, at: Any) -> ColumnElement[bool]:
+    """The join condition of the educator's district membership at `at` (a date, or a
+    column such as the date an MC was earned): memberships never overlap, so one row."""
+    return and_(
+        EducatorDistrict.educator_id == educator,
+        or_(EducatorDistrict.valid_from.is_(None), EducatorDistrict.valid_from <= at),
+        or_(EducatorDistrict.valid_until.is_(None), EducatorDistrict.valid_until > at),
+    )
+
+
 # --- holders of a stack or role ------------------------------------------------------------
 
 
@@ -121,21 +149,21 @@ def completion_holders(
     query = (
         select(
             Completion.educator_id,
-            Educator.district,
+            EducatorDistrict.district,
             Completion.completed_at,
             Completion.expires_at,
         )
-        .join(Educator, Educator.id == Completion.educator_id)
+        .select_from(Completion)
+        .outerjoin(EducatorDistrict, membership_at(Completion.educator_id, where.at))
         .where(
             Completion.agency_id == agency.id,
             Completion.target_kind == kind,
             Completion.target_id == target_id,
-            Completion.completed_at <= where.at,
-            or_(Completion.expires_at.is_(None), Completion.expires_at > where.at),
+            *held_at(where.at),
         )
     )
     if where.district is not None:
-        query = query.where(Educator.district == where.district)
+        query = query.where(EducatorDistrict.district == where.district)
     if where.issuer is not None or where.purpose is not None:
         held = _held_by(Completion.educator_id).where(
             Credential.achievement_id.in_(list(held_of)), *_good_standing(where.at)
@@ -183,11 +211,13 @@ def _good_standing(at: datetime) -> list[ColumnElement[bool]]:
         .limit(1)
         .scalar_subquery()
     )
+    # Counted from when it was earned (a backfilled award: `validFrom` = issuance, later than
+    # its awarded date), as `evaluation.counts_from`; a wallet copy never (its original is).
     return [
-        Credential.valid_from <= at,
         _earned() <= at,
         or_(Credential.valid_until.is_(None), Credential.valid_until > at),
         func.coalesce(last_status, "unsuspended") == "unsuspended",
+        not_a_copy(),
     ]
 
 
@@ -269,12 +299,13 @@ def achievement_holders(
     own = (
         select(
             EducatorIdentifier.educator_id.label("educator_id"),
-            Educator.district.label("district"),
+            EducatorDistrict.district.label("district"),
             _earned().label("earned"),
             Credential.valid_until.label("valid_until"),
         )
         .select_from(EducatorIdentifier)
         .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+        .outerjoin(EducatorDistrict, membership_at(EducatorIdentifier.educator_id, where.at))
         .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
         .join(Credential, Credential.id == CredentialRecipient.credential_id)
         .where(Educator.agency_id == agency.id, *_good_standing(where.at))
@@ -284,9 +315,11 @@ def achievement_holders(
     if where.issuer is not None:
         own = own.where(Credential.issuer_id == where.issuer.id)
     parts = [_scoped(own, EducatorIdentifier.educator_id, where, after)]
-    if where.issuer is None:  # submitted credentials come from other issuers
+    if where.issuer is None:  # submitted and pushed credentials come from other issuers
         submitted = _submitted(agency, achievements, where.at)
         parts.append(_scoped(submitted, SubmittedCredential.educator_id, where, after))
+        pushed = _pushed(agency, achievements, where.at)
+        parts.append(_scoped(pushed, EducatorIdentifier.educator_id, where, after))
     held = union_all(*parts).subquery()
     ends = case(
         (func.count() == func.count(held.c.valid_until), func.max(held.c.valid_until)),
@@ -304,21 +337,50 @@ def _submitted(agency: Agency, achievements: AchievementSet, at: datetime) -> An
     query = (
         select(
             SubmittedCredential.educator_id.label("educator_id"),
-            Educator.district.label("district"),
+            EducatorDistrict.district.label("district"),
             earned.label("earned"),
             SubmittedCredential.valid_until.label("valid_until"),
         )
-        .join(Educator, Educator.id == SubmittedCredential.educator_id)
+        .outerjoin(EducatorDistrict, membership_at(SubmittedCredential.educator_id, at))
         .where(
             SubmittedCredential.agency_id == agency.id,
             SubmittedCredential.accepted.is_(True),
             SubmittedCredential.achievement_iri.is_not(None),
             earned <= at,
             or_(SubmittedCredential.valid_until.is_(None), SubmittedCredential.valid_until > at),
+            good_standing(SubmittedCredential.id, "submitted", at),
         )
     )
     if achievements.iris is not None:
         query = query.where(SubmittedCredential.achievement_iri.in_(achievements.iris))
+    return query
+
+
+def _pushed(agency: Agency, achievements: AchievementSet, at: datetime) -> AnySelect:
+    """Credentials educators pushed through the OB 3.0 API naming an identifier the agency
+    registered (as `holdings` and `evaluation.agency_holdings` count them)."""
+    earned = func.coalesce(HeldCredential.earned_at, HeldCredential.valid_from)
+    query = (
+        select(
+            EducatorIdentifier.educator_id.label("educator_id"),
+            EducatorDistrict.district.label("district"),
+            earned.label("earned"),
+            HeldCredential.valid_until.label("valid_until"),
+        )
+        .select_from(EducatorIdentifier)
+        .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+        .outerjoin(EducatorDistrict, membership_at(EducatorIdentifier.educator_id, at))
+        .join(HeldCredential, HeldCredential.lookup_key == EducatorIdentifier.lookup_key)
+        .where(
+            Educator.agency_id == agency.id,
+            HeldCredential.achievement_iri.is_not(None),
+            earned <= at,
+            or_(HeldCredential.valid_until.is_(None), HeldCredential.valid_until > at),
+            good_standing(HeldCredential.id, "held", at),
+        )
+    )
+    if achievements.iris is not None:
+        query = query.where(HeldCredential.achievement_iri.in_(achievements.iris))
     return query
 
 
@@ -327,7 +389,7 @@ def _scoped(
 ) -> AnySelect:
     """The district filter and the page start, inside each part so they narrow the scans."""
     if where.district is not None:
-        query = query.where(Educator.district == where.district)
+        query = query.where(EducatorDistrict.district == where.district)
     if after is not None:
         query = query.where(educator > after)
     return query
@@ -344,7 +406,8 @@ def expiring(
     target: tuple[TargetKind, uuid.UUID] | None = None,
     after: tuple[datetime, uuid.UUID, str, uuid.UUID] | None = None,
 ) -> AnySelect:
-    """Completions met now that lapse within `days` (nothing new earned), soonest first."""
+    """Completions held on `now` that lapse within `days` (nothing new earned), soonest
+    first; by the district each educator is in on `now`."""
     if not 0 <= days <= MAX_EXPIRING_DAYS:
         raise InvalidInput(f"days must be between 0 and {MAX_EXPIRING_DAYS}", field=("days",))
     key = (
@@ -356,22 +419,22 @@ def expiring(
     query = (
         select(
             Completion.educator_id,
-            Educator.district,
+            EducatorDistrict.district,
             Completion.target_kind,
             Completion.target_id,
             Completion.completed_at,
             Completion.expires_at,
         )
-        .join(Educator, Educator.id == Completion.educator_id)
+        .select_from(Completion)
+        .outerjoin(EducatorDistrict, membership_at(Completion.educator_id, now))
         .where(
             Completion.agency_id == agency.id,
-            Completion.completed_at <= now,
-            Completion.expires_at > now,
+            *held_at(now),
             Completion.expires_at <= now + timedelta(days=days),
         )
     )
     if district is not None:
-        query = query.where(Educator.district == district)
+        query = query.where(EducatorDistrict.district == district)
     if target is not None:
         query = query.where(
             and_(Completion.target_kind == target[0], Completion.target_id == target[1])

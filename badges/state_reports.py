@@ -2,10 +2,13 @@
 (per provider, district, approved purpose) and stacks and roles they completed.
 
 MCs earned are the credentials issued here that name one of the agency's educators (not
-revoked since) and the credentials submitted and accepted for them; a credential counts in
-the period of its earned date (`awardedDate`, else `validFrom`). "Per approved purpose" puts
-an MC under each purpose its achievement is approved for on the report's end date.
-Completions are the materialised ones, in the period of their completion date.
+revoked by the report's end) and the credentials submitted and accepted for them; a
+credential counts in the period of its earned date (`awardedDate`, else `validFrom`). "Per
+approved purpose" puts an MC under each purpose its achievement is approved for on the
+report's end date.
+Completions are the completion periods that began a completion, in the period they began.
+Each row is under the district the educator was in at the time (earned, completed): a
+later move leaves earlier rows as they were; a revocation after the report's end too.
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import PURPOSES
+from badges.copies import not_a_copy
 from badges.errors import InvalidInput
 from badges.holdings import own_achievement_ids
 from badges.rule_book import ApprovalBook
-from badges.state_queries import AnySelect
+from badges.state_queries import AnySelect, membership_at
 from storage.models import (
     Agency,
     Completion,
@@ -42,6 +47,7 @@ from storage.models import (
     CredentialEvent,
     CredentialRecipient,
     Educator,
+    EducatorDistrict,
     EducatorIdentifier,
     Issuer,
     SubmittedCredential,
@@ -127,15 +133,18 @@ def _own_earned(
     public_url: str,
 ) -> AnySelect:
     earned = func.coalesce(Credential.awarded_date, Credential.valid_from)
+    # Revoked by the report's end: a revocation after it leaves the report as it was.
     revoked = exists().where(
-        CredentialEvent.credential_id == Credential.id, CredentialEvent.event_type == "revoked"
+        CredentialEvent.credential_id == Credential.id,
+        CredentialEvent.event_type == "revoked",
+        CredentialEvent.occurred_at < span.end,
     )
     query = (
         select(
             Credential.id.label("credential_id"),
             earned.label("earned"),
             Issuer.slug.label("issuer"),
-            Educator.district.label("district"),
+            EducatorDistrict.district.label("district"),
             literal(purpose, String).label("purpose"),
         )
         .select_from(EducatorIdentifier)
@@ -143,7 +152,8 @@ def _own_earned(
         .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
         .join(Credential, Credential.id == CredentialRecipient.credential_id)
         .join(Issuer, Issuer.id == Credential.issuer_id)
-        .where(Educator.agency_id == agency.id, earned < span.end, ~revoked)
+        .outerjoin(EducatorDistrict, membership_at(Educator.id, earned))
+        .where(Educator.agency_id == agency.id, earned < span.end, ~revoked, not_a_copy())
     )
     if span.start is not None:
         query = query.where(earned >= span.start)
@@ -161,10 +171,10 @@ def _submitted(
             SubmittedCredential.id.label("credential_id"),
             earned.label("earned"),
             SubmittedCredential.issuer_iri.label("issuer"),
-            Educator.district.label("district"),
+            EducatorDistrict.district.label("district"),
             literal(purpose, String).label("purpose"),
         )
-        .join(Educator, Educator.id == SubmittedCredential.educator_id)
+        .outerjoin(EducatorDistrict, membership_at(SubmittedCredential.educator_id, earned))
         .where(
             SubmittedCredential.agency_id == agency.id,
             SubmittedCredential.accepted.is_(True),
@@ -184,23 +194,31 @@ async def completed_report(
     span: ReportRange,
     targets: Mapping[tuple[str, uuid.UUID], ReportTarget],
 ) -> list[dict[str, Any]]:
-    """Rows of {period, kind, target, name, [district], [purpose], count}, in period order."""
+    """Rows of {period, kind, target, name, [district], [purpose], count}, in period order.
+
+    A completion is a period that does not continue another: counted in the period it began,
+    under the district she was in then, whatever happened to it afterwards."""
     dialect = session.get_bind().dialect.name
-    period = period_of(Completion.completed_at, span.period, dialect).label("period")
+    began = Completion.started_at
+    period = period_of(began, span.period, dialect).label("period")
     keys: list[Any] = [period, Completion.target_kind, Completion.target_id]
     if "district" in span.by:
-        keys.append(Educator.district)
+        keys.append(EducatorDistrict.district)
     query = (
         select(*keys, func.count())
-        .join(Educator, Educator.id == Completion.educator_id)
+        .select_from(Completion)
+        .outerjoin(EducatorDistrict, membership_at(Completion.educator_id, began))
         .where(
             Completion.agency_id == agency.id,
-            Completion.completed_at < span.end,
+            Completion.continues.is_(False),
+            # A period closed the instant it began (a run that raced an event) never held.
+            or_(Completion.ended_at.is_(None), Completion.ended_at > began),
+            began < span.end,
         )
         .group_by(*keys)
     )
     if span.start is not None:
-        query = query.where(Completion.completed_at >= span.start)
+        query = query.where(began >= span.start)
     counts: Counter[tuple[Any, ...]] = Counter()
     for period_label, kind, target_id, *rest in await session.execute(query):
         target = targets.get((kind, target_id))

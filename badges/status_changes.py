@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges import completion_marks, webhooks
 from badges.bitstring import set_bit
+from badges.copies import original_of
 from badges.errors import Conflict, InvalidInput, NotFound
 from badges.issuers import KeyVault
 from badges.status_lists import sign_list
@@ -153,6 +154,12 @@ async def change_status(
     if not reason.strip():
         raise InvalidInput("a reason is required: it is kept in the audit log", field=("reason",))
     credential = await get_issued_credential(session, issuer, credential_id)
+    original = await original_of(session, credential.id)
+    if original is not None:
+        raise Conflict(
+            f"this credential is a wallet copy of credential {original} and shares its status "
+            "entries: change the status of that original (every copy follows it)"
+        )
     standing = standing_of(await events_of(session, credential.id))
     _check_transition(standing, action)
     purpose = "revocation" if action is Action.REVOKE else "suspension"

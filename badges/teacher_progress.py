@@ -1,11 +1,14 @@
 """A teacher's progress toward the stacks and career lattices her badges count toward.
 
-Her achievements are those of her own badges (`badges.teachers.badge_scope`, the rule every
-view of her badges uses) and of what she pushed into her account. For every agency with a
-current stack that names one of them: each such stack,
-and each role of the agency's lattices, evaluated now by `badges.evaluation` (the same
-rules, approvals and windows the agency applies), with achievement and stack IRIs turned
-into their names so she reads "2 more of: Close Reading, Text Sets", not URLs.
+With an agency she belongs to (it registered one of her proven identifiers: an e-mail
+address she signed in with, or an educator ID an agency ties to her), her progress is the
+agency's own evaluation of her (`badges.educator_progress`: the same function and the same
+holdings, submitted credentials included), so what she reads and what the agency reads can
+never disagree. With any other agency whose current stack names one of her achievements:
+what she holds (`badges.teachers.badge_scope`, the rule every view of her badges uses, and
+what she pushed into her account), evaluated by `badges.evaluation` with the agency's rules,
+approvals and windows. Achievement and stack IRIs are turned into their names so she reads
+"2 more of: Close Reading, Text Sets", not URLs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -22,10 +25,27 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
+from badges.educator_progress import Progress, educator_progress
 from badges.evaluation import Evaluator, teacher_holdings
-from badges.stack_rules import Evaluation, achievements_of, parse_rule, stacks_of
-from badges.teachers import badge_scope
-from storage.models import Achievement, Agency, Issuer, Lattice, Stack, Teacher
+from badges.foreign_status import StatusSource
+from badges.stack_rules import (
+    Evaluation,
+    HeldCredential,
+    achievements_of,
+    parse_rule,
+    stacks_of,
+)
+from badges.teachers import BadgeScope, badge_scope
+from storage.models import (
+    Achievement,
+    Agency,
+    Educator,
+    EducatorIdentifier,
+    Issuer,
+    Lattice,
+    Stack,
+    Teacher,
+)
 
 
 @dataclass(frozen=True)
@@ -105,13 +125,102 @@ def _rule_iris(rule: Any) -> list[str]:
 
 
 async def teacher_progress(
-    session: AsyncSession, public_url: str, teacher: Teacher, at: datetime
+    session: AsyncSession,
+    public_url: str,
+    teacher: Teacher,
+    at: datetime,
+    status: StatusSource | None = None,
 ) -> list[AgencyProgress]:
-    """Her progress with every agency whose stacks name one of her achievements."""
-    held = await teacher_holdings(session, public_url, await badge_scope(session, teacher), at)
-    mine = {item.achievement_id for item in held}
+    """Her progress with every agency she belongs to, and with every other agency whose
+    stacks name one of her achievements; `status` re-reads the status of what was issued
+    elsewhere (as the agency's own evaluation does)."""
+    scope = await badge_scope(session, teacher)
+    member = await _memberships(session, scope)
+    held = await teacher_holdings(session, public_url, scope, at, status)
+    relevant = await _naming_stacks(session, {item.achievement_id for item in held}, member)
+    agencies = list(
+        await session.execute(
+            select(Agency, Issuer.name)
+            .join(Issuer, Issuer.id == Agency.issuer_id)
+            .where(Agency.id.in_([*relevant, *member]))
+            .order_by(Issuer.name, Agency.id)
+        )
+    )
+    progress = []
+    for agency, agency_name in agencies:
+        if agency.id in member:
+            result = await educator_progress(
+                session, public_url, agency, member[agency.id], at, status=status
+            )
+            progress.append(await _as_agency_sees(session, public_url, agency_name, result))
+        else:
+            stacks = relevant[agency.id]
+            progress.append(
+                await _as_she_holds(session, public_url, (agency, agency_name), stacks, held, at)
+            )
+    return progress
+
+
+async def _as_she_holds(
+    session: AsyncSession,
+    public_url: str,
+    agency: tuple[Agency, str],
+    stacks: Sequence[Stack],
+    held: Sequence[HeldCredential],
+    at: datetime,
+) -> AgencyProgress:
+    """An agency she does not belong to: its stacks naming her achievements, and its
+    lattices' roles, evaluated on what she holds."""
+    row, agency_name = agency
+    lattices = list(
+        await session.scalars(
+            select(Lattice).where(Lattice.agency_id == row.id).order_by(Lattice.created_at)
+        )
+    )
+    rules = [stack.rule for stack in stacks]
+    rules += [role.rule for lattice in lattices for role in lattice.roles]
+    mine = [item.achievement_id for item in held]
+    names = await _names(
+        session, public_url, [*mine, *(iri for rule in rules for iri in _rule_iris(rule))]
+    )
+    evaluator = Evaluator(session, public_url, row, held, at, await approvals_of(session, row))
+    goals = [
+        _goal(stack.name, stack.description, await evaluator.stack(stack), names)
+        for stack in stacks
+    ]
+    lattice_progress = [
+        LatticeProgress(
+            lattice.name,
+            tuple(
+                _goal(role.name, role.description, result, names)
+                for role, result in await evaluator.lattice(lattice)
+            ),
+        )
+        for lattice in lattices
+    ]
+    return AgencyProgress(agency_name, tuple(goals), tuple(lattice_progress))
+
+
+async def _memberships(session: AsyncSession, scope: BadgeScope) -> dict[uuid.UUID, Educator]:
+    """Per agency, the educator it registered with one of her proven identifiers (the
+    earliest registered, should it have registered her twice)."""
+    if not scope.anywhere:
+        return {}
+    rows = await session.scalars(
+        select(Educator)
+        .join(EducatorIdentifier, EducatorIdentifier.educator_id == Educator.id)
+        .where(EducatorIdentifier.lookup_key.in_(sorted(scope.anywhere)))
+        .order_by(Educator.created_at.desc(), Educator.id.desc())
+    )
+    return {row.agency_id: row for row in rows}
+
+
+async def _naming_stacks(
+    session: AsyncSession, mine: set[str], skip: Mapping[uuid.UUID, Any]
+) -> dict[uuid.UUID, list[Stack]]:
+    """Per agency she does not belong to, its current stacks naming one of `mine`."""
     if not mine:
-        return []
+        return {}
     current = await session.scalars(
         select(Stack)
         .where(Stack.is_current.is_(True), Stack.archived_at.is_(None))
@@ -119,46 +228,35 @@ async def teacher_progress(
     )
     relevant: dict[uuid.UUID, list[Stack]] = {}
     for stack in current:
-        if mine.intersection(achievements_of(parse_rule(stack.rule))):
+        if stack.agency_id not in skip and mine & set(achievements_of(parse_rule(stack.rule))):
             relevant.setdefault(stack.agency_id, []).append(stack)
-    if not relevant:
-        return []
-    agencies = list(
-        await session.execute(
-            select(Agency, Issuer.name)
-            .join(Issuer, Issuer.id == Agency.issuer_id)
-            .where(Agency.id.in_(relevant))
-            .order_by(Issuer.name)
-        )
+    return relevant
+
+
+async def _as_agency_sees(
+    session: AsyncSession, public_url: str, agency_name: str, result: Progress
+) -> AgencyProgress:
+    """The agency's evaluation of her (`educator_progress`), in names she can read."""
+    evaluations = [item.evaluation for item in result.stacks]
+    evaluations += [item.evaluation for item in result.roles]
+    iris = [iri for evaluation in evaluations for iri in _evaluation_iris(evaluation)]
+    iris += [iri for item in result.stacks for iri in _rule_iris(item.stack.rule)]
+    iris += [iri for item in result.roles for iri in _rule_iris(item.role.rule)]
+    names = await _names(session, public_url, iris)
+    lattices: dict[uuid.UUID, tuple[str, list[GoalProgress]]] = {}
+    for role in result.roles:
+        goal = _goal(role.role.name, role.role.description, role.evaluation, names)
+        lattices.setdefault(role.lattice.id, (role.lattice.name, []))[1].append(goal)
+    return AgencyProgress(
+        agency_name,
+        tuple(
+            _goal(item.stack.name, item.stack.description, item.evaluation, names)
+            for item in result.stacks
+        ),
+        tuple(LatticeProgress(name, tuple(roles)) for name, roles in lattices.values()),
     )
-    progress = []
-    for agency, agency_name in agencies:
-        lattices = list(
-            await session.scalars(
-                select(Lattice).where(Lattice.agency_id == agency.id).order_by(Lattice.created_at)
-            )
-        )
-        rules = [stack.rule for stack in relevant[agency.id]]
-        rules += [role.rule for lattice in lattices for role in lattice.roles]
-        names = await _names(
-            session, public_url, [*mine, *(iri for rule in rules for iri in _rule_iris(rule))]
-        )
-        evaluator = Evaluator(
-            session, public_url, agency, held, at, await approvals_of(session, agency)
-        )
-        stacks = [
-            _goal(stack.name, stack.description, await evaluator.stack(stack), names)
-            for stack in relevant[agency.id]
-        ]
-        lattice_progress = [
-            LatticeProgress(
-                lattice.name,
-                tuple(
-                    _goal(role.name, role.description, result, names)
-                    for role, result in await evaluator.lattice(lattice)
-                ),
-            )
-            for lattice in lattices
-        ]
-        progress.append(AgencyProgress(agency_name, tuple(stacks), tuple(lattice_progress)))
-    return progress
+
+
+def _evaluation_iris(result: Evaluation) -> list[str]:
+    counted = [item.achievement_id for item in result.counted]
+    return counted + [item.achievement_id for item in result.rejected]

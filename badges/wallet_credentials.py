@@ -4,9 +4,14 @@ OB 3.0 recommends issuing to an e-mail `identifier` until the holder proves a DI
 then binding `credentialSubject.id` to it (Implementation Guide, recipient identifiers).
 A signed credential cannot be edited, so the wallet gets a NEW credential: the original's
 content (achievement as embedded at award time, evidence, results, identifiers, validity
-dates) with a new id, `credentialSubject.id` = the holder's DID, new status entries, signed
-now by the issuer's current keys, stored and announced like any other issuance. The
-original stays valid; revoking it later does not touch the wallet copy.
+dates) with a new id, `credentialSubject.id` = the holder's DID, signed now by the
+issuer's current keys, stored and announced like any other issuance.
+
+The copy carries the original's `credentialStatus` unchanged: the same entries, the same
+list positions. It is the same award, so it has the same status: revoking or suspending
+the original sets the one bit every copy points to, and every verifier sees all of them
+revoked at once. The copy is recorded as a copy (`badges.copies`): it is never counted
+beside its original, and its status is changed through the original.
 """
 
 from __future__ import annotations
@@ -19,30 +24,31 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from badges.copies import record_copy
 from badges.credential_document import Evidence
 from badges.errors import Conflict, InvalidInput
 from badges.issuing import (
-    Award,
     DidMethod,
     IssuedCredential,
     IssuingContext,
     JwtAlgorithm,
-    Prepared,
     credential_url,
-    issue_prepared,
+    flush_issued,
+    record_credential,
     signing_keys,
 )
-from badges.recipients import Identity, Recipient
+from badges.recipients import Identity
 from badges.status_changes import Standing, events_of, standing_of
 from keys.vc_jwt import VcJwtError, decode_unverified
 from schemas.contexts import VC2_CONTEXT
-from storage.models import Achievement, Client, Credential, Issuer
+from storage.models import Client, Credential, Issuer
 
 # What a wallet copy can be made of: OB 3.0 on VCDM 2.0 (not CLRs, not VCDM 1.1 input).
 _OPEN_BADGE_TYPES: Final = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 _DID: Final = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
-# Fields of the original that belong to its own signature and status, not to the award.
-_NOT_CARRIED: Final = ("proof", "credentialStatus")
+# Fields of the original that belong to its own signature, not to the award (its status
+# does: the copy keeps the original's `credentialStatus`).
+_NOT_CARRIED: Final = ("proof",)
 
 
 class NotReissuable(InvalidInput):
@@ -97,10 +103,13 @@ async def reissue_to_holder(
     credential: Credential,
     holder_did: str,
 ) -> IssuedCredential:
-    """Sign and store a copy of `credential` whose subject is `holder_did`."""
+    """Sign and store a copy of `credential` whose subject is `holder_did`, with the
+    original's status entries (no new ones are allocated)."""
     if not is_did(holder_did):
         raise InvalidInput("the holder must be identified by a DID", field=("holder",))
     document = await check_reissuable(session, credential)
+    if not document.get("credentialStatus"):
+        raise NotReissuable("this badge has no status entry a wallet copy could share")
     issuer = await session.get(Issuer, credential.issuer_id)
     client = await session.get(Client, credential.client_id) if credential.client_id else None
     if issuer is None or client is None:
@@ -109,38 +118,37 @@ async def reissue_to_holder(
     credential_id = uuid.uuid4()
     unsigned = _bound_copy(document, credential_url(ctx.public_url, credential_id), issuer_id)
     unsigned["credentialSubject"]["id"] = holder_did
-    evidence = tuple(
-        Evidence(item.url, item.name, item.narrative, item.description, item.genre)
-        for item in credential.evidence
-    )
-    achievement = (
-        await session.get(Achievement, credential.achievement_id)
-        if credential.achievement_id
-        else None
-    )
-    award = Award(
-        achievement_id=credential.achievement_id or credential_id,
-        recipient=Recipient(did=holder_did),
-        evidence=evidence,
-        valid_from=credential.valid_from,
-        valid_until=credential.valid_until,
-        awarded_date=credential.awarded_date,
-    )
-    prepared = Prepared(
-        award=award,
+    created = datetime.now(UTC).replace(microsecond=0)
+    signed = await ctx.signer.sign(unsigned, keys, created)
+    if isinstance(signed, str):
+        raise InvalidInput(signed)
+    issued = record_credential(
+        session,
+        issuer=issuer,
+        client=client,
         credential_id=credential_id,
-        achievement=achievement,
         issuer_id=issuer_id,
         subject_id=holder_did,
+        valid_from=credential.valid_from,
+        valid_until=credential.valid_until,
         identities=[
             Identity(row.identity_type, row.identity_hash, row.salt, row.hashed, row.lookup_key)
             for row in credential.recipients
         ],
-        unsigned=unsigned,
-        keys=keys,
-        valid_from=credential.valid_from,
+        signed=signed,
+        created=created,
+        achievement_id=credential.achievement_id,
+        awarded_date=credential.awarded_date,
+        evidence=tuple(
+            Evidence(item.url, item.name, item.narrative, item.description, item.genre)
+            for item in credential.evidence
+        ),
     )
-    return await issue_prepared(session, ctx, issuer, client, prepared)
+    await flush_issued(session)
+    # After the credential's rows: the link refers to them (no ORM relationship orders it).
+    record_copy(session, credential_id, credential.id)
+    await session.flush()
+    return issued
 
 
 def _bound_copy(document: dict[str, Any], new_id: str, issuer_id: str) -> dict[str, Any]:

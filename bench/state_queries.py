@@ -217,12 +217,21 @@ async def seed(world: World, dsn: str) -> dict[str, Any]:
         await copy(
             connection,
             "educators",
-            ["id", "agency_id", "district", "created_at"],
+            ["id", "agency_id", "created_at"],
+            ((educator, world.agency_id, NOW) for educator in world.educators),
+        )
+        # Districts are dated memberships: one open one each, from before anything recorded.
+        await copy(
+            connection,
+            "educator_districts",
+            ["id", "educator_id", "district", "valid_from", "valid_until", "recorded_at"],
             (
                 (
+                    uuid.uuid4(),
                     educator,
-                    world.agency_id,
                     f"District {world.random.randrange(DISTRICTS):03d}",
+                    None,
+                    None,
                     NOW,
                 )
                 for educator in world.educators
@@ -510,9 +519,8 @@ async def _latencies(
         keys = [world.lookup(people[index])]
         async with sessions() as session:
             educator = await find_educator(session, agency, keys)
-            await educator_progress(
-                session, world.base_url, agency, keys, educator, datetime.now(UTC)
-            )
+            assert educator is not None
+            await educator_progress(session, world.base_url, agency, educator, datetime.now(UTC))
 
     async def progress_http(index: int) -> None:
         body = {"educator": {"educatorId": world.license(people[index]), "state": "TX"}}

@@ -6,19 +6,25 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.deps import AgencyCaller, RequireAgency, Session, State
+from app.foreign_status import status_source
 from app.routers.credentials import issued_json
 from badges.agencies import (
     ApprovalDecision,
     agency_educator,
     approvals_of,
     decide,
+    districts_of,
+    educator_of,
+    move_educator,
+    open_membership,
     register_educator,
 )
-from badges.errors import Conflict, InvalidInput
+from badges.errors import Conflict, InvalidInput, NotFound
 from badges.evaluation import Evaluator, ProofCheck, agency_holdings, evaluation_json
+from badges.evaluation_runs import EvaluationRuns, not_evaluated, reevaluation
 from badges.recipients import Recipient
 from badges.stack_credentials import completed_stack, issue_clr, issue_stack_credential
 from badges.stacks import (
@@ -38,11 +44,15 @@ from badges.submissions import content_of, record_submission
 from schemas.api.agencies import (
     ApprovalIn,
     ApprovalOut,
+    DistrictPeriodOut,
     EducatorIn,
+    EducatorMoveIn,
     EducatorOut,
     EducatorRef,
     EvaluationIn,
+    EvaluationRunOut,
     LatticeIn,
+    RunTargetStatusOut,
     StackIn,
     SubmissionIn,
 )
@@ -99,8 +109,20 @@ async def approvals(caller: Reporter, session: Session) -> list[ApprovalOut]:
     return [_approval_out(row) for row in await approvals_of(session, caller.agency)]
 
 
-def _educator_out(row: Educator) -> EducatorOut:
-    return EducatorOut(id=str(row.id), district=row.district, identifiers=len(row.identifiers))
+async def _educator_out(session: Session, row: Educator) -> EducatorOut:
+    memberships = await districts_of(session, row)
+    current = open_membership(memberships)
+    return EducatorOut(
+        id=str(row.id),
+        district=current.district if current else None,
+        identifiers=len(row.identifiers),
+        districts=[
+            DistrictPeriodOut(
+                district=item.district, valid_from=item.valid_from, valid_until=item.valid_until
+            )
+            for item in memberships
+        ],
+    )
 
 
 @router.post(
@@ -109,11 +131,24 @@ def _educator_out(row: Educator) -> EducatorOut:
 async def educator(
     body: EducatorIn, caller: Registrar, session: Session, state: State
 ) -> EducatorOut:
-    """Register an educator; only keyed hashes of the identifiers are stored."""
+    """Register an educator; only keyed hashes of the identifiers are stored. A district
+    other than her current one is a move from `since` (default now): see "History is
+    append-only" in the README."""
     row = await register_educator(
-        session, state.vault, caller.agency, _recipient(body), body.district
+        session, state.vault, caller.agency, _recipient(body), body.district, body.since
     )
-    return _educator_out(row)
+    return await _educator_out(session, row)
+
+
+@router.patch("/educators/{educator_id}", response_model=EducatorOut, response_model_by_alias=True)
+async def move(
+    educator_id: uuid.UUID, body: EducatorMoveIn, caller: Registrar, session: Session
+) -> EducatorOut:
+    """Move an educator to another district (null: none) from `since` (default now): her
+    earlier memberships, and every report row before `since`, stay as they were."""
+    row = await educator_of(session, caller.agency, educator_id)
+    await move_educator(session, row, body.district, body.since)
+    return await _educator_out(session, row)
 
 
 @router.post("/stacks", status_code=201)
@@ -130,13 +165,79 @@ async def new_stack(
 
 @router.put("/stacks/{stack_id}", status_code=201)
 async def revise(
-    stack_id: uuid.UUID, body: StackIn, caller: StackWriter, session: Session, state: State
+    stack_id: uuid.UUID,
+    body: StackIn,
+    caller: StackWriter,
+    session: Session,
+    state: State,
+    request: Request,
 ) -> dict[str, Any]:
-    """Revise a stack: a new revision with its own id; the old one stays for the record."""
-    stack = await revise_stack(
-        session, state.settings.public_url, caller.agency, stack_id, _stack_details(body)
+    """Revise a stack: a new revision with its own id; the old one stays for the record.
+
+    Once committed, the completions stored for it, for the stacks nesting it and for the
+    roles naming them (those evaluated in full before) are re-evaluated in the background:
+    `evaluationRun` is the URL of that run's status."""
+    public_url = state.settings.public_url
+    stack = await revise_stack(session, public_url, caller.agency, stack_id, _stack_details(body))
+    # The run reads the revision from its own session: it must be committed first.
+    await session.commit()
+    run = _runs(request).start(
+        caller.agency.id, stack.id, reevaluation(state.sessions, public_url, stack.lineage_id)
     )
-    return stack_document(state.settings.public_url, stack, caller.issuer.name)
+    document = stack_document(public_url, stack, caller.issuer.name)
+    return document | {"evaluationRun": _run_url(public_url, stack.id, run.id)}
+
+
+def _runs(request: Request) -> EvaluationRuns:
+    """The service's background runs (one registry per app)."""
+    runs: EvaluationRuns | None = getattr(request.app.state, "evaluation_runs", None)
+    if runs is None:
+        runs = request.app.state.evaluation_runs = EvaluationRuns()
+    return runs
+
+
+def _run_url(public_url: str, stack_id: uuid.UUID, run_id: uuid.UUID) -> str:
+    return f"{public_url}/v1/agency/stacks/{stack_id}/evaluation-runs/{run_id}"
+
+
+@router.get(
+    "/stacks/{stack_id}/evaluation-runs/{run_id}",
+    response_model=EvaluationRunOut,
+    response_model_by_alias=True,
+)
+async def evaluation_run(
+    stack_id: uuid.UUID, run_id: uuid.UUID, caller: Reporter, request: Request, state: State
+) -> EvaluationRunOut:
+    """A background re-evaluation after a stack revision: pending, running, done or failed;
+    the targets it covers and, once done, how many educators meet each."""
+    run = _runs(request).get(caller.agency.id, run_id)
+    if run is None or run.stack_id != stack_id:
+        raise NotFound(f"no evaluation run {run_id} of stack {stack_id}", field=("runId",))
+    public_url = state.settings.public_url
+    summary = run.summary
+    return EvaluationRunOut(
+        id=str(run.id),
+        url=_run_url(public_url, stack_id, run.id),
+        stack=stack_url(public_url, run.stack_id),
+        status=run.status,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+        targets=[
+            RunTargetStatusOut(
+                kind=target.kind,
+                name=target.name,
+                met=summary.met.get(target.id) if summary else None,
+            )
+            for target in run.targets
+        ],
+        educators=summary.educators if summary else None,
+        evaluated=summary.evaluated if summary else None,
+        not_evaluated=[
+            {"reason": reason, "educators": count}
+            for reason, count in (not_evaluated(summary) if summary else [])
+        ],
+        error=run.error,
+    )
 
 
 @router.get("/stacks")
@@ -155,6 +256,7 @@ def _stack_details(body: StackIn) -> StackDetails:
         description=body.description,
         window_days=body.window_days,
         purpose=body.purpose,
+        approval_at=body.approval_at,
     )
 
 
@@ -274,11 +376,18 @@ async def _evaluation_context(
 ) -> tuple[Evaluator, datetime, Educator]:
     """One of the agency's own educators, with what her consent lets it count; anyone else
     is a 404 that names no credential (README, "What an agency sees of an educator")."""
-    at = body.at or datetime.now(UTC)
+    asked_at = datetime.now(UTC)
+    at = body.at or asked_at
     educator = await agency_educator(session, state.vault, caller.agency, _recipient(body.educator))
     proof_check = _proof_check(state) if body.verify_proofs else None
     held = await agency_holdings(
-        session, state.settings.public_url, caller.agency, educator, at, proof_check
+        session,
+        state.settings.public_url,
+        caller.agency,
+        educator,
+        at,
+        proof_check,
+        status_source(state, asked_at),
     )
     approvals = await approvals_of(session, caller.agency)
     evaluator = Evaluator(session, state.settings.public_url, caller.agency, held, at, approvals)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.deps import Session, State
+from app.foreign_status import status_source
 from app.pages import image_src, render
 from app.routers.badge_images import IMAGE_HEADERS, IMAGE_TYPES
 from app.state import ServiceState
@@ -363,8 +364,9 @@ def image_fetch(state: ServiceState) -> ImageFetch:
 @router.get("/progress")
 async def progress(who: Teacherly, session: Session, state: State) -> Response:
     """Her stacks and career lattices: what is complete, and what is still missing."""
+    now = datetime.now(UTC)
     agencies = await teacher_progress(
-        session, state.settings.public_url, who.teacher, datetime.now(UTC)
+        session, state.settings.public_url, who.teacher, now, status_source(state, now)
     )
     return _page(
         "teacher_progress.html", teacher=who.teacher, csrf=who.row.csrf_token, agencies=agencies

@@ -17,11 +17,27 @@ class RunTargetOut(ApiModel):
     met: int = Field(description="Educators who meet it.")
 
 
+class NotEvaluatedOut(ApiModel):
+    reason: str = Field(description="Why these educators were not evaluated.")
+    educators: int
+
+
 class RunOut(ApiModel):
     at: datetime
     educators: int = Field(description="All of the agency's educators.")
     evaluated: int = Field(description="Those holding a credential the rules name.")
+    not_evaluated: list[NotEvaluatedOut] = Field(
+        default_factory=list,
+        description="The others, counted by why they were not evaluated.",
+    )
     seconds: float
+    opened: int = Field(
+        default=0, description="Completion periods begun (or continued on new terms)."
+    )
+    closed: int = Field(
+        default=0,
+        description="Completion periods ended, at the time of what ended them (never deleted).",
+    )
     targets: list[RunTargetOut]
 
 

@@ -9,6 +9,7 @@ from storage.models.agencies import (
     Agency,
     Approval,
     Educator,
+    EducatorDistrict,
     EducatorIdentifier,
     Lattice,
     LatticeRole,
@@ -17,6 +18,7 @@ from storage.models.agencies import (
 )
 from storage.models.base import Base, utcnow
 from storage.models.completions import Completion, CompletionRun, StaleEducator
+from storage.models.counting import CredentialCopy, ForeignStatusObservation
 from storage.models.issuing import (
     Achievement,
     Client,
@@ -56,12 +58,15 @@ __all__ = [
     "Completion",
     "CompletionRun",
     "Credential",
+    "CredentialCopy",
     "CredentialEvent",
     "CredentialEvidence",
     "CredentialRecipient",
     "CredentialStatusEntry",
     "Educator",
+    "EducatorDistrict",
     "EducatorIdentifier",
+    "ForeignStatusObservation",
     "HeldCredential",
     "Issuer",
     "IssuerKey",

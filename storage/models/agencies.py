@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, utcnow
@@ -63,6 +72,9 @@ class Stack(Base):
     rule: Mapped[dict[str, Any]]
     window_days: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(32))
+    # When a purpose's approval is asked of a credential: "earned" (approved on the day it
+    # was earned keeps it counting) or "evaluation" (approved on the evaluation date).
+    approval_at: Mapped[str] = mapped_column(String(16), default="earned", server_default="earned")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
 
@@ -114,12 +126,52 @@ class Educator(Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agencies.id", ondelete="CASCADE"), index=True
     )
-    district: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identifiers: Mapped[list[EducatorIdentifier]] = relationship(
         back_populates="educator", lazy="selectin", cascade="all, delete-orphan"
     )
+
+
+_OPEN_MEMBERSHIP = text("valid_until IS NULL")
+
+
+class EducatorDistrict(Base):
+    """One period of an educator's membership of a district: from `valid_from` (NULL: from
+    before anything was recorded) until `valid_until` (NULL: still). A move closes the open
+    period at the move and opens the next; periods of one educator never overlap, so "her
+    district on date D" has one answer and a report can attribute each event to the district
+    she was in then."""
+
+    __tablename__ = "educator_districts"
+    __table_args__ = (
+        Index(
+            "ix_educator_districts_educator",
+            "educator_id",
+            "valid_from",
+            postgresql_include=["district", "valid_until"],
+        ),
+        Index(
+            "ix_educator_districts_district",
+            "district",
+            "educator_id",
+            postgresql_include=["valid_from", "valid_until"],
+        ),
+        Index(
+            "uq_educator_districts_open",
+            "educator_id",
+            unique=True,
+            postgresql_where=_OPEN_MEMBERSHIP,
+            sqlite_where=_OPEN_MEMBERSHIP,
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    educator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("educators.id", ondelete="CASCADE"))
+    district: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EducatorIdentifier(Base):

@@ -139,7 +139,7 @@ async def test_an_mc_approved_after_it_was_earned_counts_from_its_approval(
     after = await _evaluate(agency, stack)
 
     assert before["met"] is False
-    assert before["rejected"][0]["reason"] == "not approved for license_renewal on that date"
+    assert before["rejected"][0]["reason"].startswith("not approved for license_renewal")
     assert after["met"] is True
 
 

@@ -64,3 +64,65 @@ async def test_a_badge_names_its_stacks_and_lattice_roles_and_still_verifies(
     assert display["latticeRoles"][0]["name"] == "Reading Coach"
     reports = node_verify(issued["url"], "--verifier", "all")
     assert all(report["verified"] for report in reports), reports
+
+
+async def test_a_badge_names_every_level_it_counts_toward_and_still_verifies(
+    provider: Provider, agency: AgencyClient, public: Any
+):
+    """An MC in stack A, nested in stack B, which a lattice role names: all three levels."""
+    achievement = await provider.create_achievement(name="Phonemic Awareness")
+    await agency.http.post(
+        "/v1/agency/approvals",
+        json={"achievementId": achievement["url"], "purpose": "endorsement"},
+    )
+    inner = (
+        await agency.http.post(
+            "/v1/agency/stacks",
+            json={
+                "code": "LIT-A",
+                "name": "Foundations",
+                "rule": {"achievement": achievement["url"]},
+            },
+        )
+    ).json()
+    outer = (
+        await agency.http.post(
+            "/v1/agency/stacks",
+            json={"code": "LIT-B", "name": "Reading Endorsement", "rule": {"stack": inner["id"]}},
+        )
+    ).json()
+    lattice = (
+        await agency.http.post(
+            "/v1/agency/lattices",
+            json={
+                "name": "Literacy lattice",
+                "roles": [
+                    {
+                        "key": "specialist",
+                        "name": "Reading Specialist",
+                        "rule": {"stack": outer["id"]},
+                    }
+                ],
+            },
+        )
+    ).json()
+
+    issued = (await provider.issue(achievement["id"])).json()
+
+    alignments = issued["credential"]["credentialSubject"]["achievement"]["alignment"]
+    targets = {(item["targetType"], item["targetUrl"]): item for item in alignments}
+    assert set(targets) == {
+        ("ext:MicroCredentialStack", inner["id"]),
+        ("ext:MicroCredentialStack", outer["id"]),
+        ("ext:CareerLatticeRole", lattice["roles"][0]["id"]),
+    }
+    outer_alignment = targets[("ext:MicroCredentialStack", outer["id"])]
+    assert "through Foundations" in outer_alignment["targetDescription"]
+    role_alignment = targets[("ext:CareerLatticeRole", lattice["roles"][0]["id"])]
+    assert "through Foundations, then Reading Endorsement" in role_alignment["targetDescription"]
+    assert schema_errors(issued["credential"]) == []
+    display = (await public.post("/v1/verify", json={"url": issued["url"]})).json()["display"]
+    assert [item["url"] for item in display["stacks"]] == [inner["id"], outer["id"]]
+    assert [item["name"] for item in display["latticeRoles"]] == ["Reading Specialist"]
+    reports = node_verify(issued["url"], "--verifier", "all")
+    assert all(report["verified"] for report in reports), reports

@@ -12,7 +12,9 @@ from fastapi import Depends, Query
 
 from app.cursors import decode, encode, fingerprint
 from app.deps import AgencyCaller, RequireAgency, State
+from app.foreign_status import status_source
 from badges.errors import InvalidInput
+from badges.holdings import refresh_foreign_status
 from badges.stack_completions import refresh_stale
 from badges.state_queries import AnySelect, stream_rows
 from schemas.api.base import ApiDatetime
@@ -67,9 +69,12 @@ Listed = Annotated[Listing, Depends(_listing)]
 
 
 async def refresh(state: State, agency: Agency) -> None:
-    """Re-evaluate educators marked stale, committed before the query reads completions."""
+    """Re-read the status of credentials from elsewhere (cached; a change marks educators
+    stale), then re-evaluate educators marked stale, committed before the query reads."""
+    moment = now()
     async with transaction(state.sessions) as session:
-        await refresh_stale(session, state.settings.public_url, agency, now())
+        await refresh_foreign_status(session, agency, status_source(state, moment))
+        await refresh_stale(session, state.settings.public_url, agency, moment)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from app.routers.state_queries.common import (
 )
 from badges.completion_rules import Target
 from badges.errors import Conflict, InvalidInput, NotFound
+from badges.evaluation_runs import not_evaluated
 from badges.holdings import own_achievement_ids
 from badges.stack_completions import (
     RunSummary,
@@ -44,7 +45,13 @@ from badges.state_queries import (
     holders_page,
     last_run,
 )
-from schemas.api.state_queries import HolderOut, HoldersOut, RunOut, RunTargetOut
+from schemas.api.state_queries import (
+    HolderOut,
+    HoldersOut,
+    NotEvaluatedOut,
+    RunOut,
+    RunTargetOut,
+)
 
 router = APIRouter()
 HOLDER_COLUMNS = ("educator", "district", "completed_at", "expires_at")
@@ -58,7 +65,13 @@ def _run_out(summary: RunSummary, iris: dict[uuid.UUID, str]) -> RunOut:
         at=summary.at,
         educators=summary.educators,
         evaluated=summary.evaluated,
+        not_evaluated=[
+            NotEvaluatedOut(reason=reason, educators=count)
+            for reason, count in not_evaluated(summary)
+        ],
         seconds=round(summary.seconds, 3),
+        opened=summary.opened,
+        closed=summary.closed,
         targets=[
             RunTargetOut(
                 kind=target.kind, id=iris[target.id], name=target.name, met=summary.met[target.id]
@@ -77,6 +90,7 @@ async def evaluate_stack(
     public_url = state.settings.public_url
     stack = await current_stack(session, await get_stack(session, caller.agency, stack_id))
     target = stack_target(stack)
+    await refresh(state, caller.agency)
     summary = await evaluate_all(session, public_url, caller.agency, [target], now())
     return _run_out(summary, {target.id: stack_url(public_url, stack.id)})
 
@@ -89,6 +103,7 @@ async def evaluate_lattice(
     public_url = state.settings.public_url
     lattice = await get_lattice(session, caller.agency, lattice_id)
     targets = [role_target(role) for role in lattice.roles]
+    await refresh(state, caller.agency)
     summary = await evaluate_all(session, public_url, caller.agency, targets, now())
     iris = {role.id: role_url(public_url, lattice.id, role.key) for role in lattice.roles}
     return _run_out(summary, iris)
@@ -208,6 +223,7 @@ async def achievement_holders_route(
             field=("achievementId",),
         )
     public_url = state.settings.public_url
+    await refresh(state, caller.agency)
     provider = await find_issuer(session, listing.issuer)
     page = Page.of(listing, 1, "achievement", achievement_id, *_filters(listing))
     wanted = await achievement_set(

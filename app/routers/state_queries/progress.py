@@ -8,6 +8,7 @@ from typing import TypedDict
 from fastapi import APIRouter
 
 from app.deps import Session, State
+from app.foreign_status import status_source
 from app.routers.state_queries.common import Reporter, now, refresh
 from badges.agencies import agency_educator
 from badges.educator_progress import educator_progress
@@ -94,8 +95,15 @@ async def progress(
     educator = await agency_educator(session, state.vault, caller.agency, recipient)
     await refresh(state, caller.agency)
     check = _proof_check(state) if body.verify_proofs else None
+    asked_at = now()
     result = await educator_progress(
-        session, public_url, caller.agency, educator, body.at or now(), check
+        session,
+        public_url,
+        caller.agency,
+        educator,
+        body.at or asked_at,
+        check,
+        status_source(state, asked_at),
     )
     return ProgressOut(
         educator=str(result.educator.id),
