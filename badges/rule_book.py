@@ -22,11 +22,14 @@ from badges.stack_rules import (
     Group,
     HeldCredential,
     Rule,
+    RuleShape,
     StackLeaf,
     StackPolicy,
     achievements_of,
     approval_moments,
     evaluate,
+    met_once,
+    rule_shape,
     stacks_of,
 )
 from storage.models import Approval
@@ -140,6 +143,7 @@ class RuleBook:
     )
     _naming: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _repeating: dict[int, bool] = field(default_factory=dict, repr=False)
+    _shapes: dict[int, RuleShape] = field(default_factory=dict, repr=False)
 
     def achievements(self) -> set[str]:
         every = [*self.policies, *self.nested.values()]
@@ -198,13 +202,13 @@ class RuleBook:
         memo: dict[str, bool] | None = None,
     ) -> bool:
         """Whether `evaluate(...).met` would be true, without the explanation."""
+        present = {item.achievement_id for item in holdings}
         if self._names_twice(policy):
             # One MC counts once: which part it goes to is a search the set answer below
-            # cannot make, so the explaining engine answers (roles over overlapping stacks).
-            held = [item.at(at) for item in holdings]
-            return self.evaluate(policy, held, at, approvals).met
+            # cannot make, so the engine's own walk and search answer (roles over
+            # overlapping stacks), on the rule expanded once per policy.
+            return self._met_once(policy, holdings, present, at, approvals)
         memo = {} if memo is None else memo
-        present = {item.achievement_id for item in holdings}
         # Nested stacks naming none of what she holds cannot be met: never evaluated.
         candidates: set[str] = set()
         for achievement in present:
@@ -227,6 +231,39 @@ class RuleBook:
             return memo[ref]
 
         return one(policy)
+
+    def _met_once(
+        self,
+        policy: StackPolicy,
+        holdings: Sequence[Holding],
+        present: set[str],
+        at: datetime,
+        approvals: ApprovalBook,
+    ) -> bool:
+        """`evaluate(...).met` as `self.evaluate` answers it: a nested stack naming nothing
+        she holds is unmet, a leaf counts when a credential of it counts for its stack."""
+        shape = self._shapes.get(id(policy))
+        if shape is None:
+            shape = self._shapes[id(policy)] = rule_shape(policy, self.nested)
+        eligible: dict[int, frozenset[str]] = {}
+
+        def counted(leaf_policy: StackPolicy) -> frozenset[str]:
+            found = eligible.get(id(leaf_policy))
+            if found is None:
+                wanted = self._wanted(leaf_policy)
+                found = eligible[id(leaf_policy)] = frozenset(
+                    item.achievement_id
+                    for item in holdings
+                    if item.achievement_id in wanted and counts(leaf_policy, item, at, approvals)
+                )
+            return found
+
+        return met_once(
+            shape,
+            frozenset(present),
+            counted,
+            lambda ref: not self._closure(ref).isdisjoint(present),
+        )
 
     def _names_twice(self, policy: StackPolicy) -> bool:
         """Whether the rule, through the stacks it nests, names some achievement twice."""

@@ -536,3 +536,193 @@ def _choose(
         rest = free if node.share else free - option.keys()
         yield from _choose(node, index + 1, needed - 1, rest, chosen | option, pool, steps)
     yield from _choose(node, index + 1, needed, free, chosen, pool, steps)
+
+
+# --- "met?" alone: the same walk and search, on achievement ids -----------------------------
+#
+# A bulk run asks only whether a rule is met, for every educator, several times each (to date
+# a completion and its lapse). The expanded rule does not depend on the educator: it is built
+# once per policy (`rule_shape`), and `met_once` repeats the explaining engine's in-order walk
+# and its bounded search step for step, on sets, so that its answer is `evaluate(...).met`.
+
+
+@dataclass(frozen=True)
+class _Nest:
+    stack_id: str
+    body: _Shape | None  # None: not known, or a cycle (never met, as nothing of it is weighed)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    kind: GroupKind
+    required: int
+    children: tuple[_Shape, ...]
+    share: bool
+    # A group of achievements only, each named once, all under `policy`: which of its
+    # children the walk meets is then a set intersection (one MC taken never takes another).
+    leaves: frozenset[str] | None = None
+    policy: StackPolicy | None = None
+
+
+_Shape = _Leaf | _Nest | _Parts
+_NOTHING: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RuleShape:
+    """A policy's rule with every stack it nests expanded (each leaf under its own stack's
+    window and purpose), the same for every educator."""
+
+    root: _Shape
+
+
+def rule_shape(policy: StackPolicy, nested: Mapping[str, StackPolicy]) -> RuleShape:
+    return RuleShape(_shape(policy.rule, policy, nested, frozenset()))
+
+
+def _shape(
+    rule: Rule, policy: StackPolicy, nested: Mapping[str, StackPolicy], path: frozenset[str]
+) -> _Shape:
+    if isinstance(rule, AchievementLeaf):
+        return _Leaf(rule.achievement_id, policy)
+    if isinstance(rule, StackLeaf):
+        inner = nested.get(rule.stack_id)
+        if inner is None or rule.stack_id in path:
+            return _Nest(rule.stack_id, None)
+        return _Nest(rule.stack_id, _shape(inner.rule, inner, nested, path | {rule.stack_id}))
+    children = tuple(_shape(child, policy, nested, path) for child in rule.children)
+    ids = [child.achievement_id for child in children if isinstance(child, _Leaf)]
+    if len(ids) == len(children) and len(set(ids)) == len(ids):
+        return _Parts(rule.kind, rule.required, children, rule.share, frozenset(ids), policy)
+    return _Parts(rule.kind, rule.required, children, rule.share)
+
+
+# The achievements with a credential that counts under a policy (its window and purpose).
+Counts = Callable[[StackPolicy], frozenset[str]]
+# Whether a nested stack is weighed at all (an educator holding nothing it names is not).
+Weighed = Callable[[str], bool]
+
+
+def met_once(shape: RuleShape, held: frozenset[str], counts: Counts, weighed: Weighed) -> bool:
+    """`evaluate(...).met` for an educator holding MCs of the achievements `held`, when a
+    nested stack not `weighed` is taken as an unmet evaluation (as `RuleBook.evaluate` does
+    for one naming nothing she holds)."""
+    walk = _SetWalk(counts, weighed)
+    met, _ = walk.explain(shape.root, held)
+    if met or not walk.repeats(shape.root) or not walk.possible(shape.root):
+        return met
+    try:
+        return next(walk.solutions(shape.root, held, [0]), None) is not None
+    except _OutOfSteps:
+        return False
+
+
+@dataclass
+class _SetWalk:
+    """`_Explainer`, `_repeats` and `_solutions`, keeping only which achievements count."""
+
+    counts: Counts
+    weighed: Weighed
+
+    def _body(self, node: _Nest) -> _Shape | None:
+        return node.body if node.body is not None and self.weighed(node.stack_id) else None
+
+    def _met(self, node: _Leaf, free: frozenset[str]) -> bool:
+        return node.achievement_id in free and node.achievement_id in self.counts(node.policy)
+
+    def explain(self, node: _Shape, free: frozenset[str]) -> tuple[bool, frozenset[str]]:
+        if isinstance(node, _Leaf):
+            return (
+                (True, frozenset((node.achievement_id,)))
+                if self._met(node, free)
+                else (
+                    False,
+                    _NOTHING,
+                )
+            )
+        if isinstance(node, _Nest):
+            body = self._body(node)
+            return (False, _NOTHING) if body is None else self.explain(body, free)
+        if node.leaves is not None and node.policy is not None:
+            used = node.leaves & free & self.counts(node.policy)
+            return len(used) >= node.required, used
+        left = free
+        used = _NOTHING
+        met = 0
+        for child in node.children:
+            child_met, got = self.explain(child, free if node.share else left)
+            if child_met:
+                used |= got
+                left = left - got
+                met += 1
+        return met >= node.required, used
+
+    def possible(self, node: _Shape) -> bool:
+        """Met if parts could share MCs? If not, no search can meet it (whether it would
+        have run out of steps or not, its answer is "not met"), and none is made."""
+        if isinstance(node, _Leaf):
+            return node.achievement_id in self.counts(node.policy)
+        if isinstance(node, _Nest):
+            body = self._body(node)
+            return body is not None and self.possible(body)
+        if node.leaves is not None and node.policy is not None:
+            return len(node.leaves & self.counts(node.policy)) >= node.required
+        return sum(self.possible(child) for child in node.children) >= node.required
+
+    def repeats(self, node: _Shape) -> bool:
+        seen: set[str] = set()
+
+        def walk(item: _Shape) -> bool:
+            if isinstance(item, _Leaf):
+                if item.achievement_id in seen:
+                    return True
+                seen.add(item.achievement_id)
+                return False
+            if isinstance(item, _Nest):
+                body = self._body(item)
+                return body is not None and walk(body)
+            if item.leaves is not None:  # named once each within the group
+                if not seen.isdisjoint(item.leaves):
+                    return True
+                seen.update(item.leaves)
+                return False
+            return any(walk(child) for child in item.children)
+
+        return walk(node)
+
+    def solutions(
+        self, node: _Shape, free: frozenset[str], steps: list[int]
+    ) -> Iterator[frozenset[str]]:
+        # Steps are counted exactly as `_solutions` counts them: the same rules run out.
+        steps[0] += 1
+        if steps[0] > _SEARCH_STEPS:
+            raise _OutOfSteps
+        if isinstance(node, _Leaf):
+            if self._met(node, free):
+                yield frozenset((node.achievement_id,))
+            return
+        if isinstance(node, _Nest):
+            body = self._body(node)
+            if body is not None:
+                yield from self.solutions(body, free, steps)
+            return
+        yield from self._choose(node, 0, node.required, free, _NOTHING, steps)
+
+    def _choose(
+        self,
+        node: _Parts,
+        index: int,
+        needed: int,
+        free: frozenset[str],
+        chosen: frozenset[str],
+        steps: list[int],
+    ) -> Iterator[frozenset[str]]:
+        if needed == 0:
+            yield chosen
+            return
+        if len(node.children) - index < needed:
+            return
+        for option in self.solutions(node.children[index], free, steps):
+            rest = free if node.share else free - option
+            yield from self._choose(node, index + 1, needed - 1, rest, chosen | option, steps)
+        yield from self._choose(node, index + 1, needed, free, chosen, steps)
