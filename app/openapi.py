@@ -4,7 +4,10 @@ FastAPI describes parameters, bodies and successes. This adds, for every operati
 once (never by hand per route):
 - the OAuth 2.0 security schemes, and on each operation the scheme and scopes its
   dependencies demand (`app.deps.SecurityRequirement`, carried by `RequireScopes`,
-  `RequireAgency` and the OB 3.0 API's `RequireScope`);
+  `RequireAgency` and the OB 3.0 API's `RequireScope`, or declared by a route that checks
+  its token itself with `app.declared.Declares`);
+- the schemas of bodies that routes read by hand and declare with
+  `app.declared.request_body`, moved into the components;
 - its error responses, in the form this service really sends them: RFC 9457 problem+json
   (`app.problems`), `Imsx_StatusInfo` under the OB 3.0 API's `/ims/` (`app.imsx`), and the
   RFC 6749 error object of the OAuth and OpenID4VCI endpoints. FastAPI's own 422
@@ -22,6 +25,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.declared import DECLARED_SCHEMAS, OID4VCI_BEARER
 from app.deps import PROVIDER_OAUTH, TEACHER_APP_OAUTH, SecurityRequirement
 from app.imsx import IMS_PREFIX
 from app.problems import PROBLEM_JSON
@@ -127,8 +131,19 @@ def complete(document: dict[str, Any], routes: Iterable[Any], public_url: str) -
             operation = document["paths"].get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 _describe(operation, route, method.lower(), requirements)
+    _move_declared_schemas(document, components["schemas"])
     _drop_unused(components["schemas"], document)
     return document
+
+
+def _move_declared_schemas(document: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Into the components: the schemas of the models that routes' declared bodies name."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            declared = operation.pop(DECLARED_SCHEMAS, {}) if isinstance(operation, dict) else {}
+            for name, schema in declared.items():
+                if schemas.setdefault(name, schema) != schema:
+                    raise ValueError(f"two different schemas are both named {name}")
 
 
 def api_routes(routes: Iterable[Any]) -> Iterator[Any]:
@@ -166,6 +181,12 @@ def security_schemes(public_url: str) -> dict[str, Any]:
                     "scopes": {scope: SCOPE_TEXT[scope] for scope in OB_SCOPES},
                 }
             },
+        },
+        OID4VCI_BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A wallet's OpenID4VCI access token, from POST /oid4vci/token "
+            "(pre-authorized code flow), good for the credential of one offer.",
         },
     }
 

@@ -48,7 +48,7 @@ from badges.bitstring import LIST_SIZE, empty_bits, encode_list, permute
 from badges.credential_document import xsd_datetime
 from badges.issuers import KeyVault, current_key, issuer_did, published_key
 from keys.data_integrity import sign_document
-from keys.did_web import jwk_id, multikey_id
+from keys.did_web import DID_WEB_PREFIX, jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm, KeyPair
 from keys.multikey import did_key_for, did_key_verification_method
 from keys.vc_jwt import encode_vc_jwt
@@ -227,8 +227,8 @@ async def sign_list(row: StatusList, public_url: str, vault: KeyVault, issuer: I
     """(Re)make both signed forms of `row` from its bits: the Data Integrity
     `BitstringStatusListCredential` and its VC-JWT, with one key at one moment."""
     now = datetime.now(UTC).replace(microsecond=0)
-    unsigned = _unsigned_list(row, list_url(public_url, issuer, row.id), now)
     key = _list_signing_key(vault, issuer, row.signing_did, public_url)
+    unsigned = _unsigned_list(row, list_url(public_url, issuer, row.id), key.did, now)
     signed, token = await asyncio.to_thread(_sign_both, unsigned, key, now)
     row.document = json.dumps(signed, separators=(",", ":"))
     row.etag = '"' + hashlib.sha256(row.document.encode()).hexdigest()[:32] + '"'
@@ -264,12 +264,12 @@ def jwt_etag(etag: str) -> str:
     return etag.removesuffix('"') + '.jwt"'
 
 
-def _unsigned_list(row: StatusList, url: str, now: datetime) -> dict[str, Any]:
+def _unsigned_list(row: StatusList, url: str, signer: str, now: datetime) -> dict[str, Any]:
     return {
         "@context": [VC2_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": row.signing_did,
+        "issuer": signer,
         "validFrom": xsd_datetime(now),
         "credentialSubject": {
             "id": f"{url}#list",
@@ -283,6 +283,7 @@ def _unsigned_list(row: StatusList, url: str, now: datetime) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _ListKey:
+    did: str  # the list credential's `issuer`
     pair: KeyPair
     # The Multikey method (Data Integrity proof) and the JsonWebKey method (VC-JWT `kid`).
     verification_method: str
@@ -302,15 +303,23 @@ def _sign_both(
 def _list_signing_key(
     vault: KeyVault, issuer: Issuer, signing_did: str, public_url: str
 ) -> _ListKey:
-    """The Ed25519 key that speaks for `signing_did`: the current one for did:web, the
-    matching (possibly retired) one for a did:key, whose identity is the key itself."""
-    if signing_did == issuer_did(public_url, issuer):
+    """The Ed25519 key that speaks for `signing_did`: the matching (possibly retired) one for
+    a did:key, whose identity is the key itself; for a did:web, the current key under the
+    issuer's did:web of today's public URL.
+
+    A did:web names a host. After the service's public URL changed, a list first published
+    under the old host's DID keeps its row (`signing_did`), but this service publishes only
+    the DID document of its current URL, and did:web resolution refuses a document whose
+    `id` is another DID: a list signed as the old DID could not be verified by anyone, so
+    revoking would change nothing a verifier can read. It is re-signed as the current DID,
+    whose key resolves; a verifier then only notes that the list's signer differs from the
+    credential's issuer (BitstringStatusList does not require them to be the same)."""
+    if signing_did.startswith(DID_WEB_PREFIX):
+        did = issuer_did(public_url, issuer)
         row = current_key(issuer, KeyAlgorithm.ED25519)
         published = published_key(row)
         return _ListKey(
-            vault.keypair(row),
-            multikey_id(signing_did, published),
-            jwk_id(signing_did, published),
+            did, vault.keypair(row), multikey_id(did, published), jwk_id(did, published)
         )
     for row in issuer.keys:
         if row.algorithm != KeyAlgorithm.ED25519.value:
@@ -318,7 +327,7 @@ def _list_signing_key(
         public = published_key(row).public_key
         if isinstance(public, Ed25519PublicKey) and did_key_for(public) == signing_did:
             method = did_key_verification_method(public)
-            return _ListKey(vault.keypair(row), method, method)
+            return _ListKey(signing_did, vault.keypair(row), method, method)
     raise LookupError(f"no key of issuer {issuer.slug} signs as {signing_did}")
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.declared import request_body
 from app.deps import Provider, RequireScopes, Session, State, issuer_of
 from app.negotiation import JWT, VC_LD_JSON, preferred
 from app.problems import domain_problem, problem, validation_errors
@@ -24,7 +25,7 @@ from badges.issuing import Award, IssuedCredential, issue_batch, issue_credentia
 from badges.recipients import Recipient
 from badges.results import ResultInput
 from badges.supplied import issue_supplied
-from schemas.api.credentials import AwardIn, BatchItemIn, VcApiIssueIn
+from schemas.api.credentials import AwardIn, BatchIn, BatchItemIn, VcApiIssueIn
 from storage.models import Credential
 
 router = APIRouter(tags=["credentials"])
@@ -120,7 +121,12 @@ async def issue(
     )
 
 
-@router.post("/v1/issuers/{slug}/credentials:batch", response_class=Response)
+@router.post(
+    "/v1/issuers/{slug}/credentials:batch",
+    response_class=Response,
+    # Read by hand (`_batch_items`), item by item, so that one bad award fails alone.
+    openapi_extra=request_body({"application/json": BatchIn}),
+)
 async def issue_many(
     slug: str, request: Request, provider: Issuing, session: Session, state: State
 ) -> Response:

@@ -22,10 +22,12 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from fastapi import APIRouter, Request, Response
 
+from app.declared import request_body
 from app.deps import Session, State
 from app.oauth_server import RequestScopedServer
 from app.routers.ob_oauth import APP_GRANT_TYPES, app_token
 from badges.clients import ALL_SCOPES, find_client, secret_matches, store_token
+from schemas.api.hand_read import TokenForm
 from storage.models import Client
 
 router = APIRouter(tags=["oauth"])
@@ -88,7 +90,11 @@ class _FormRequest(OAuth2Request):  # type: ignore[misc]  # authlib is untyped
         return {}
 
 
-@router.post("/oauth/token", summary="Get an access token (client credentials grant)")
+@router.post(
+    "/oauth/token",
+    summary="Get an access token (client credentials grant)",
+    openapi_extra=request_body({"application/x-www-form-urlencoded": TokenForm}),
+)
 async def token(request: Request, state: State, session: Session) -> Response:
     """Exchange a provider client's id and secret (HTTP Basic) for a short-lived bearer token;
     for a teacher's app, a code or refresh token for access to her OB 3.0 API."""

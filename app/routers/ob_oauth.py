@@ -13,13 +13,16 @@ from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from authlib.oauth2.rfc7591 import InvalidClientMetadataError
+from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
+from app.declared import request_body
 from app.deps import Session, State
 from app.ob_authorization import AppRequest, AppServer, Registration, json_request
 from app.pages import http_url, render
+from app.problems import validation_errors
 from app.routers.teacher import SESSION_COOKIE
 from badges.ob_clients import (
     OB_SCOPES,
@@ -40,6 +43,7 @@ from badges.ob_clients import (
     store_token,
 )
 from badges.teachers import current_session
+from schemas.api.hand_read import ClientMetadataIn, RevocationForm
 from storage.models import Teacher
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
@@ -80,7 +84,12 @@ def _access_lifetime(state: State) -> timedelta:
     return timedelta(seconds=state.settings.ob_api_token_ttl_seconds)
 
 
-@router.post("/register", status_code=201, summary="Register an app (RFC 7591)")
+@router.post(
+    "/register",
+    status_code=201,
+    summary="Register an app (RFC 7591)",
+    openapi_extra=request_body({"application/json": ClientMetadataIn}),
+)
 async def register(request: Request, session: Session, state: State) -> Response:
     """Dynamic client registration for OB 3.0 API clients; no initial access token."""
     try:
@@ -89,8 +98,7 @@ async def register(request: Request, session: Session, state: State) -> Response
         data = None
     endpoint = Registration()
     try:
-        if not isinstance(data, dict):
-            raise InvalidClientMetadataError("the body must be a JSON object of client metadata")
+        _check_types(data)
         status, body, headers = endpoint.create_registration_response(
             json_request(_url(state, "/oauth/register"), request.headers, data)
         )
@@ -100,6 +108,22 @@ async def register(request: Request, session: Session, state: State) -> Response
     info, metadata = endpoint.saved
     await register_client(session, info["client_id"], info["client_secret"], metadata)
     return oauth_json(status, body, headers)
+
+
+def _check_types(data: Any) -> None:
+    """Each member of the types RFC 7591 §2 gives it (a string, an array of strings), before
+    authlib reads them: it assumes those types (a number as `scope` would crash it)."""
+    if not isinstance(data, dict):
+        raise InvalidClientMetadataError("the body must be a JSON object of client metadata")
+    try:
+        ClientMetadataIn.model_validate(data, strict=True)
+    except ValidationError as error:
+        first = validation_errors(error.errors())[0]
+        message = f"{first['field']}: {first['detail']}"
+        # RFC 7591 §3.2.2: a bad redirection URI has an error code of its own.
+        if first["field"].startswith("redirect_uris"):
+            raise InvalidRedirectURIError(message) from None
+        raise InvalidClientMetadataError(message) from None
 
 
 # --- authorization endpoint --------------------------------------------------------------
@@ -282,7 +306,11 @@ async def app_token(
     return oauth_json(status, body, headers)
 
 
-@router.post("/revoke", summary="Revoke a token (RFC 7009)")
+@router.post(
+    "/revoke",
+    summary="Revoke a token (RFC 7009)",
+    openapi_extra=request_body({"application/x-www-form-urlencoded": RevocationForm}),
+)
 async def revoke(request: Request, session: Session, state: State) -> Response:
     """Revoke an access or refresh token of the calling app (`client_secret_basic`); a
     refresh token takes every token of its grant with it. 200 even for unknown tokens."""

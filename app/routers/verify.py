@@ -16,10 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app.declared import request_body
 from app.deps import State
 from app.problems import domain_problem, problem, validation_errors
 from badges.errors import DomainError, InvalidInput
 from badges.receipts import REJECTED, ReceiptEntry, issue_receipt, presented_digest, receipt_entry
+from schemas.api.hand_read import VerifyUploadIn
 from schemas.api.verify import RecipientQueryIn, VerifyBatchIn, VerifyIn
 from verification.context import RecipientQuery
 from verification.fetch import FetchError
@@ -128,7 +130,13 @@ async def verify_presented(
 
 
 @router.post(
-    "/v1/verify", summary="Verify an Open Badges 3.0 credential", response_class=JSONResponse
+    "/v1/verify",
+    summary="Verify an Open Badges 3.0 credential",
+    response_class=JSONResponse,
+    # Read by hand (`_presented`): the content type decides between the two.
+    openapi_extra=request_body(
+        {"application/json": VerifyIn, "multipart/form-data": VerifyUploadIn}
+    ),
 )
 async def verify(request: Request, state: State) -> JSONResponse:
     """Verify a credential from any OB 3.0 issuer: JSON `{"credential"|"jwt"|"url"}` with an

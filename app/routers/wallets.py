@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import State, get_session
+from app.declared import OID4VCI_BEARER, Declares, request_body
+from app.deps import SecurityRequirement, State, get_session
 from app.pages import PAGE_HEADERS, render
 from app.routers.teacher import SignedIn, Teacherly
 from badges import oid4vci, oid4vci_credential
@@ -32,6 +33,11 @@ from badges.wallet_exchange import (
     lcw_deep_link,
     participate,
     start_exchange,
+)
+from schemas.api.hand_read import (
+    CredentialRequestIn,
+    ExchangeMessageIn,
+    PreAuthorizedTokenForm,
 )
 from storage.models import Credential
 from verification.resolvers import CompositeResolver, DidJwkResolver, DidKeyResolver
@@ -125,7 +131,11 @@ async def wallet_links(
 # --- W3C VC-API exchange -------------------------------------------------------------------
 
 
-@router.post("/exchanges/{exchange_id}", tags=["vc-api"])
+@router.post(
+    "/exchanges/{exchange_id}",
+    tags=["vc-api"],
+    openapi_extra=request_body({"application/json": ExchangeMessageIn}, required=False),
+)
 async def exchange(
     exchange_id: uuid.UUID, request: Request, session: Session, state: State
 ) -> JSONResponse:
@@ -162,7 +172,11 @@ async def authorization_server_metadata(state: State) -> JSONResponse:
     return JSONResponse(oid4vci.authorization_server_metadata(state.settings.public_url))
 
 
-@router.post("/oid4vci/token", tags=["oid4vci"])
+@router.post(
+    "/oid4vci/token",
+    tags=["oid4vci"],
+    openapi_extra=request_body({"application/x-www-form-urlencoded": PreAuthorizedTokenForm}),
+)
 async def token(request: Request, session: Session) -> JSONResponse:
     """Token Request with a pre-authorized code (and transaction code, if the offer asks)."""
     form = await request.form()
@@ -177,11 +191,18 @@ async def token(request: Request, session: Session) -> JSONResponse:
 
 @router.post("/oid4vci/nonce", tags=["oid4vci"])
 async def nonce(session: Session) -> JSONResponse:
-    """A fresh `c_nonce` for the key proof of the next Credential Request."""
+    """A fresh `c_nonce` for the key proof of the next Credential Request (a POST that
+    takes no body, so none is declared)."""
     return JSONResponse(await oid4vci.new_nonce(session), headers=NO_STORE)
 
 
-@router.post("/oid4vci/credential", tags=["oid4vci"])
+@router.post(
+    "/oid4vci/credential",
+    tags=["oid4vci"],
+    # The token is checked by `oid4vci_credential` (errors in the OpenID4VCI format).
+    dependencies=[Depends(Declares(SecurityRequirement(OID4VCI_BEARER, ())))],
+    openapi_extra=request_body({"application/json": CredentialRequestIn}),
+)
 async def credential(request: Request, session: Session, state: State) -> JSONResponse:
     """Credential Request: a `jwt` proof of the holder key; the badge bound to its DID."""
     try:

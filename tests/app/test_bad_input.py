@@ -414,3 +414,48 @@ def test_the_limit_is_the_vc_api_issuers_for_a_credential():
 
     assert MAX_BODY_DEPTH == MAX_DEPTH + 1
     assert too_deep_member(body) is None  # a credential of 64 levels is the issuer's to judge
+
+
+# --- found by the fuzzer once bodies read by hand were declared -----------------------------
+
+APP_METADATA: dict[str, Any] = {
+    "client_name": "Backpack",
+    "client_uri": "https://backpack.example/",
+    "logo_uri": "https://backpack.example/logo.png",
+    "tos_uri": "https://backpack.example/terms",
+    "policy_uri": "https://backpack.example/privacy",
+    "software_id": "backpack",
+    "software_version": "1.0",
+    "redirect_uris": ["https://backpack.example/callback"],
+    "scope": "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly",
+}
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "error"),
+    [
+        ("scope", -1.4e-45, "invalid_client_metadata"),
+        ("grant_types", [{}, None], "invalid_client_metadata"),
+        ("response_types", [7], "invalid_client_metadata"),
+        ("client_uri", 42, "invalid_client_metadata"),
+        ("redirect_uris", [42], "invalid_redirect_uri"),
+        ("redirect_uris", {"https://backpack.example/callback": 1}, "invalid_redirect_uri"),
+    ],
+)
+async def test_app_metadata_of_the_wrong_type_is_refused_naming_the_member(
+    public: httpx.AsyncClient, member: str, value: Any, error: str
+):
+    response = await public.post("/oauth/register", json={**APP_METADATA, member: value})
+
+    # RFC 7591 §3.2.2: the error response of the registration endpoint.
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error
+    assert member in response.json()["error_description"]
+
+
+async def test_app_metadata_of_the_right_types_still_registers(public: httpx.AsyncClient):
+    response = await public.post(
+        "/oauth/register", json={**APP_METADATA, "software_statement_note": ["extension"]}
+    )
+
+    assert response.status_code == 201, response.text

@@ -1,12 +1,15 @@
 """Every operation of the OpenAPI document, fuzzed (schemathesis), answers no 5xx.
 
 The service runs for real (uvicorn on loopback, on the suite's database) and the fuzzer holds
-real tokens: a provider's, a state agency's and a teacher's OB 3.0 app's, each sent to the
-operations whose security requirement names its scheme and scopes, so authenticated
-operations are exercised past their 401. Path parameters that name stored things (issuer
-slug, achievement, credential, stack, lattice, role) point at real ones, so requests reach
-the code behind the lookups. Each operation gets valid and invalid inputs (schemathesis'
-positive and negative generation), a few examples each, within a time budget.
+real tokens: a provider's, a state agency's, a teacher's OB 3.0 app's and a wallet's
+OpenID4VCI access token for a real offer, each sent to the operations whose security
+requirement names its scheme and scopes, so authenticated operations are exercised past
+their 401. Path parameters that name stored things (issuer slug, achievement, credential,
+stack, lattice, role, wallet exchange) point at real ones, so requests reach the code behind
+the lookups. Bodies that routes read by hand are declared in the document
+(`app.declared.request_body`), so the fuzzer sends them too. Each operation gets valid and
+invalid inputs (schemathesis' positive and negative generation), a few examples each, within
+a time budget.
 
 Nothing the fuzzer invents is ever contacted: this server's verifier reads only an empty
 trust folder (`trust_dir_only`: no DID, status list or credential is fetched), and no
@@ -14,19 +17,22 @@ webhook receiver is registered (POST /v1/webhooks is left out: every delivery wo
 the suite would post to it).
 
 `LATTICE_FUZZ_EXAMPLES` (default 10) raises the examples per operation and mode, and
-`LATTICE_FUZZ_SECONDS` (default 75) the budget, for a longer run outside the suite, e.g.
+`LATTICE_FUZZ_SECONDS` (default 45) the budget, for a longer run outside the suite, e.g.
 `LATTICE_FUZZ_EXAMPLES=40 LATTICE_FUZZ_SECONDS=900 pytest tests/app/test_fuzz_openapi.py -s`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -35,16 +41,19 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from app.declared import OID4VCI_BEARER
 from app.deps import PROVIDER_OAUTH, TEACHER_APP_OAUTH
 from app.settings import Settings
 from badges.clients import PROVIDER_SCOPES
 from badges.issuers import KeyVault
 from tests.app.teacher_apps import teacher_app_token
+from tests.app.wallet_holder import signed_in_teacher, wallet_page
 from tests.conftest import AgencyClient, Provider, serve
 from tests.processes import free_port
 
 EXAMPLES = int(os.environ.get("LATTICE_FUZZ_EXAMPLES", "10"))
-SECONDS = float(os.environ.get("LATTICE_FUZZ_SECONDS", "75"))
+# The suite's budget: the whole test stays under a minute (about 25 s of fuzzing on SQLite).
+SECONDS = float(os.environ.get("LATTICE_FUZZ_SECONDS", "45"))
 # The suite's run is the same every time (a failure reproduces); a longer run explores.
 DERANDOMIZE = "LATTICE_FUZZ_EXAMPLES" not in os.environ
 LEFT_OUT = {"POST /v1/webhooks"}  # see above
@@ -78,7 +87,8 @@ class Tally:
 
 async def _stored_things(server: str, tokens: dict[str, str], slug: str) -> dict[str, str]:
     """Real path parameter values: an achievement, a credential, a stack, a lattice role,
-    made through `server` (so that their URLs and DIDs are its own)."""
+    made through `server` (so that their URLs and DIDs are its own). The credential's
+    recipient is returned as `recipient`."""
 
     async def post(who: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {tokens[who]}"}
@@ -97,10 +107,11 @@ async def _stored_things(server: str, tokens: dict[str, str], slug: str) -> dict
             "criteria": {"narrative": "None."},
         },
     )
+    recipient = f"fuzz-{uuid.uuid4().hex[:8]}@example.org"
     issued = await post(
         "provider",
         f"/v1/issuers/{slug}/credentials",
-        {"achievementId": achievement["id"], "recipient": {"email": "fuzz@example.org"}},
+        {"achievementId": achievement["id"], "recipient": {"email": recipient}},
     )
     rule = {"achievement": achievement["url"]}
     stack = await post("agency", "/v1/agency/stacks", {"code": "F", "name": "F", "rule": rule})
@@ -114,12 +125,37 @@ async def _stored_things(server: str, tokens: dict[str, str], slug: str) -> dict
         "stack_id": stack["id"].rsplit("/", 1)[1],
         "lattice_id": lattice["id"].rsplit("/", 1)[1],
         "key": "lead",
+        "recipient": recipient,
     }
+
+
+async def _wallet_offer(
+    server: str, sessions: Any, vault: KeyVault, recipient: str, credential_id: str
+) -> tuple[str, str]:
+    """The recipient's "Add to a wallet app" links for her badge: a VC-API exchange (its id)
+    and an OpenID4VCI offer, whose pre-authorized code is redeemed (its access token)."""
+    browser = await signed_in_teacher(server, sessions, vault, recipient)
+    try:
+        page = await wallet_page(browser, credential_id)
+    finally:
+        await browser.aclose()
+    exchange_url = parse_qs(urlsplit(page.lcw).query)["vc_request_url"][0]
+    offer = json.loads(parse_qs(urlsplit(page.offer).query)["credential_offer"][0])
+    [grant] = offer["grants"].values()
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        response = await http.post(
+            "/oid4vci/token",
+            data={"grant_type": next(iter(offer["grants"])), **grant},
+        )
+    assert response.status_code == 200, response.text
+    return exchange_url.rsplit("/", 1)[1], str(response.json()["access_token"])
 
 
 def _token_for(operation: Any, tokens: dict[str, str]) -> dict[str, str]:
     """The bearer token whose scheme and scopes the operation's security requirement names."""
     for requirement in operation.definition.raw.get("security", ()):
+        if OID4VCI_BEARER in requirement:
+            return {"Authorization": f"Bearer {tokens['wallet']}"}
         if TEACHER_APP_OAUTH in requirement:
             return {"Authorization": f"Bearer {tokens['teacher']}"}
         if PROVIDER_OAUTH in requirement:
@@ -201,6 +237,9 @@ async def test_no_operation_answers_a_server_error(
         "teacher": await teacher_app_token(sessions, vault),
     }
     things = await _stored_things(offline_server, tokens, provider.slug)
+    things["exchange_id"], tokens["wallet"] = await _wallet_offer(
+        offline_server, sessions, vault, things.pop("recipient"), things["credential_id"]
+    )
     started = time.monotonic()
 
     tally = await asyncio.to_thread(_run_all, offline_server, tokens, things)

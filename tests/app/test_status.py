@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,8 @@ from keys.keypair import KeyAlgorithm
 from keys.vc_jwt import decode_unverified, verify_vc_jwt
 from storage.models import Credential, CredentialStatusEntry, StatusList
 from storage.session import transaction
-from tests.conftest import Provider, make_provider
+from tests.conftest import Provider, make_provider, serve
+from tests.processes import free_port
 
 
 async def _issue(provider: Provider, **fields: Any) -> dict[str, Any]:
@@ -435,3 +437,43 @@ async def test_parallel_single_issues_and_batches_never_share_a_status_position(
     assert {(str(list_id), index) for list_id, index in stored} == {
         (url.rsplit("/", 1)[1], index) for url, index in positions
     }
+
+
+@pytest.fixture
+def moved_server(settings: Any) -> Iterator[str]:
+    """The same service over the same database, after its public URL changed (another host:
+    here another port, so its did:web DIDs differ from the first server's)."""
+    port = free_port()
+    yield from serve(
+        settings.model_copy(update={"port": port, "public_url": f"http://127.0.0.1:{port}"})
+    )
+
+
+async def test_a_service_whose_public_url_changed_still_revokes_what_it_issued_before(
+    provider: Provider, sessions: Any, issuer: Any, moved_server: str
+):
+    issued = await _issue(provider)
+    entry = _entry(issued["credential"], "revocation")
+    old_did = issued["credential"]["issuer"]["id"]
+    list_path = entry["statusListCredential"].removeprefix(str(provider.http.base_url))
+    moved = await make_provider(moved_server, sessions, issuer, ("credentials:revoke",))
+    async with moved.http:
+        response = await moved.http.post(
+            f"/v1/credentials/{issued['id']}/revoke", json={"reason": "awarded in error"}
+        )
+        listed = await moved.http.get(list_path, headers=VC_JWT)
+        did_document = (await moved.http.get(f"/issuers/{issuer.slug}/did.json")).json()
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "revoked"
+    # Re-signed by the issuer's current key under the DID this service now publishes (the
+    # old host's DID no longer resolves here); verifiers only warn that the signer differs.
+    document = verify_vc_jwt(listed.text, _list_key(issuer).public_key)
+    new_did = did_document["id"]
+    assert new_did != old_did
+    assert document["issuer"] == new_did
+    assert decode_unverified(listed.text)[0]["kid"] in {
+        method["id"] for method in did_document["verificationMethod"]
+    }
+    bits = decode_list(document["credentialSubject"]["encodedList"])
+    assert get_bit(bits, int(entry["statusListIndex"])) is True
