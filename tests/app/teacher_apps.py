@@ -24,9 +24,10 @@ from badges.teachers import redeem_code, start_sign_in, teacher_for_code
 from storage.session import transaction
 
 
-async def teacher_app_token(sessions: Any, vault: KeyVault) -> str:
-    """An access token holding every OB scope, for a teacher who signed in and approved."""
-    address = f"teacher-{uuid.uuid4().hex[:8]}@example.org"
+async def teacher_app_token(sessions: Any, vault: KeyVault, address: str | None = None) -> str:
+    """An access token holding every OB scope, for a teacher (signed in as `address`, or a
+    new one) who approved an app."""
+    address = address or f"teacher-{uuid.uuid4().hex[:8]}@example.org"
     scope = " ".join(OB_SCOPES)
     async with transaction(sessions) as session:
         issued = await start_sign_in(

@@ -25,21 +25,9 @@ import pytest
 from app.foreign_status import status_check
 from badges.foreign_status import StatusCache
 from badges.issuers import KeyVault
-from badges.ob_clients import (
-    OB_SCOPES,
-    CodeRequest,
-    TokenLifetimes,
-    find_code,
-    new_client_id,
-    new_secret,
-    register_client,
-    store_code,
-    store_token,
-)
 from badges.recipients import hash_identity
 from badges.status_changes import Standing
-from badges.teachers import redeem_code, start_sign_in, teacher_for_code
-from storage.session import transaction
+from tests.app.teacher_apps import teacher_app_token
 from tests.app.wallet_holder import Holder, awarded, signed_in_teacher, wallet_page
 from tests.builders import unsigned_open_badge
 from tests.conftest import AgencyClient, Provider, node_verify
@@ -203,42 +191,12 @@ async def test_a_submitted_mc_its_issuer_revoked_stops_counting_from_when_it_was
     assert await _achievement_holders(agency, achievement, at=before_seen) == [educator]
 
 
-async def _teacher_app_token(sessions: Any, vault: KeyVault, address: str) -> str:
-    """An OB 3.0 app's access token for the teacher signed in as `address`."""
-    scope = " ".join(OB_SCOPES)
-    async with transaction(sessions) as session:
-        issued = await start_sign_in(
-            session, vault, address, client_address=None, lifetime=timedelta(minutes=5)
-        )
-        teacher = await teacher_for_code(
-            session, await redeem_code(session, vault, address, issued.code)
-        )
-        client = await register_client(
-            session, new_client_id(), new_secret(), {"client_name": "Backpack", "scope": scope}
-        )
-        code = secrets.token_urlsafe(32)
-        request = CodeRequest(client, teacher.id, "https://app.example/cb", scope, "x", "S256")
-        await store_code(session, code, request)
-        grant = await find_code(session, code)
-        assert grant is not None
-        token = secrets.token_urlsafe(32)
-        await store_token(
-            session,
-            {"access_token": token, "scope": scope},
-            grant_id=grant.id,
-            client=client,
-            teacher_id=teacher.id,
-            lifetimes=TokenLifetimes(timedelta(hours=1), timedelta(hours=1)),
-        )
-    return token
-
-
 async def test_an_mc_she_pushed_that_its_issuer_revoked_stops_counting_too(
     foreign: ForeignIssuer, agency: AgencyClient, server: str, sessions: Any, vault: KeyVault
 ):
     achievement, address = _achievement(), _email()
     stack_id = await _one_mc_stack(agency, achievement)
-    token = await _teacher_app_token(sessions, vault, address)
+    token = await teacher_app_token(sessions, vault, address)
     credential = foreign.award(address, achievement, _days_ago(30), hashed=False)
     async with httpx.AsyncClient(base_url=server, timeout=60) as app:
         pushed = await app.post(
