@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Final
 
 from verification.context import RunContext, result
 from verification.inputs import Presented
-from verification.model import as_list, id_of, subject_of, types_of
-from verification.report import CheckResult, CheckStatus, Dimension, Verdict
+from verification.model import as_list, subject_of, types_of
+from verification.report import CheckResult, CheckStatus, Dimension
+from verification.steps.nested import Carried, check_carried
 
 MAX_CONTAINED: Final = 200
 _ENVELOPED_JWT: Final = "data:application/vc+jwt,"
@@ -49,28 +50,8 @@ class ContainedCredentialsStep:
         contained = contained_credentials(credential)
         if not contained:
             return result(self, CheckStatus.NOT_APPLICABLE, "it contains no credentials")
-        if ctx.depth >= ctx.services.max_depth:
-            return result(self, CheckStatus.WARNING, "nested too deep; contents not verified")
-        if len(contained) > MAX_CONTAINED:
-            return result(
-                self,
-                CheckStatus.WARNING,
-                f"more than {MAX_CONTAINED} contained credentials; not verified",
-            )
-        invalid: list[str] = []
-        doubtful: list[str] = []
-        for index, presented in enumerate(contained):
-            report = await ctx.services.verify_nested(presented, "credential", ctx.depth + 1)
-            name = id_of(report.credential) or f"credential {index + 1}"
-            if report.verdict is Verdict.INVALID:
-                invalid.append(f"{name} is invalid ({report.reason})")
-            elif report.verdict is not Verdict.VERIFIED:
-                words = report.verdict.value.replace("_", " ")
-                doubtful.append(f"{name} is {words} ({report.reason})")
-        if invalid:
-            return result(self, CheckStatus.FAILED, "; ".join(invalid + doubtful))
-        if doubtful:
-            return result(self, CheckStatus.WARNING, "; ".join(doubtful))
-        return result(
-            self, CheckStatus.PASSED, f"all {len(contained)} contained credential(s) verified"
+        verified = f"all {len(contained)} contained credential(s) verified"
+        carried = Carried(
+            contained, "credential", "contained credential(s)", MAX_CONTAINED, verified
         )
+        return await check_carried(self, ctx, carried)

@@ -15,8 +15,9 @@ from typing import Any, ClassVar, Final
 
 from verification.context import RunContext, result
 from verification.inputs import Presented
-from verification.model import as_list, id_of, subject_of
-from verification.report import CheckResult, CheckStatus, Dimension, Verdict
+from verification.model import as_list, subject_of
+from verification.report import CheckResult, CheckStatus, Dimension
+from verification.steps.nested import Carried, check_carried
 
 MAX_ENDORSEMENTS: Final = 20
 
@@ -69,27 +70,6 @@ class EndorsementsStep:
         endorsements = embedded_endorsements(ctx.credential)
         if not endorsements:
             return result(self, CheckStatus.NOT_APPLICABLE, "the credential has no endorsements")
-        if ctx.depth >= ctx.services.max_depth:
-            return result(self, CheckStatus.WARNING, "endorsements nested too deep; not verified")
-        if len(endorsements) > MAX_ENDORSEMENTS:
-            return result(
-                self,
-                CheckStatus.WARNING,
-                f"more than {MAX_ENDORSEMENTS} endorsements; not verified",
-            )
-        invalid: list[str] = []
-        doubtful: list[str] = []
-        for presented in endorsements:
-            report = await ctx.services.verify_nested(presented, "endorsement", ctx.depth + 1)
-            name = id_of(report.credential) or "an endorsement"
-            reason = report.decided_by.message if report.decided_by else ""
-            if report.verdict is Verdict.INVALID:
-                check = report.decided_by.id if report.decided_by else "?"
-                invalid.append(f"{name} is invalid ({check}: {reason})")
-            elif report.verdict is not Verdict.VERIFIED:
-                doubtful.append(f"{name} is {report.verdict.value.replace('_', ' ')} ({reason})")
-        if invalid:
-            return result(self, CheckStatus.FAILED, "; ".join(invalid + doubtful))
-        if doubtful:
-            return result(self, CheckStatus.WARNING, "; ".join(doubtful))
-        return result(self, CheckStatus.PASSED, f"{len(endorsements)} endorsement(s) verified")
+        verified = f"{len(endorsements)} endorsement(s) verified"
+        carried = Carried(endorsements, "endorsement", "endorsement(s)", MAX_ENDORSEMENTS, verified)
+        return await check_carried(self, ctx, carried)
