@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any, Final, Literal
 
@@ -296,12 +297,12 @@ class VerificationReport:
         what counts toward a stack), as opposed to any other VC or an endorsement."""
         return bool(set(types_of(self.credential)) & set(ACHIEVEMENT_TYPES))
 
-    @property
+    @cached_property
     def reason(self) -> str | None:
         """Why the verdict is not "verified", in plain words (None when verified)."""
         return explain(self.verdict, self.decided_by, self.checks, self.credential)
 
-    @property
+    @cached_property
     def dimensions(self) -> dict[Dimension, DimensionResult]:
         """Each dimension's own answer, whatever the overall verdict."""
         return {dimension: summarise(dimension, self.checks) for dimension in Dimension}
