@@ -89,6 +89,20 @@ class StatusCache:
         self._fresh_for = fresh_for
         self._clock = clock
         self._entries: LruCache[str, _Cached] = LruCache(max_entries)
+        self._swept: dict[uuid.UUID, datetime] = {}
+
+    def sweep_due(self, agency_id: uuid.UUID) -> bool:
+        """Whether the agency's foreign credentials are due a sweep, and if so, note it now.
+
+        Each reading is reused for `fresh_for` anyway, so sweeping more often than that only
+        re-reads the database: a state query must not load every foreign document each time.
+        """
+        now = self._clock()
+        last = self._swept.get(agency_id)
+        if last is not None and now - last < self._fresh_for:
+            return False
+        self._swept[agency_id] = now
+        return True
 
     async def read(self, document: str, check: StatusCheck) -> tuple[Reading | None, datetime]:
         """The reading of `document`, and when it was taken."""

@@ -82,7 +82,10 @@ async def refresh_foreign_status(
     """Read again (cached, see `foreign_status`) the status of every credential from
     elsewhere the agency may count: those submitted to it, and those its educators pushed
     of an achievement it has a rule on. Educators whose status changed are marked stale, so
-    the completions read next agree with a single evaluation. How many changed."""
+    the completions read next agree with a single evaluation. At most once per freshness
+    window per agency (the readings would be reused anyway). How many changed."""
+    if not source.cache.sweep_due(agency.id):
+        return 0
     submitted = await session.scalars(
         select(SubmittedCredential).where(
             SubmittedCredential.agency_id == agency.id,
