@@ -26,6 +26,7 @@ from app.state import ServiceState
 from app.status_cache import StatusListCache
 from badges.bitstring import decode_list, get_bit
 from keys.vc_jwt import decode_unverified
+from storage.session import create_engine
 from tests.conftest import Provider, _free_port, token_for
 
 # The bound the README promises: a change committed at T is served by every worker to any
@@ -232,25 +233,28 @@ async def test_one_issuers_address_never_serves_another_issuers_list(
     ids=["within the window: one load", "past the window: a check each, no reload"],
 )
 async def test_fetches_of_a_list_cost_one_load_then_one_small_check_per_window(
-    provider: Provider, other: Instance, fresh_for: float, expected: int
+    provider: Provider, settings: Settings, fresh_for: float, expected: int
 ):
     """Inside the freshness window the copy is served from memory; past it, each fetch
     costs one ETag look-up, and the document is read again only if the ETag changed."""
     _, _, slug, list_id = _path(_entry((await _issue_two(provider))[0])).split("/")
-    cache = StatusListCache(other.state.engine, fresh_for=fresh_for)
+    # An engine of this test's own event loop (another instance's engine lives in its
+    # server's loop, and asyncpg connections cannot cross loops).
+    engine = create_engine(settings.database_url)
+    cache = StatusListCache(engine, fresh_for=fresh_for)
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if "status_lists" in statement:
             statements.append(statement)
 
-    engine = other.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
     try:
         for _ in range(200):
             assert await cache.get(slug, uuid.UUID(list_id)) is not None
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        await engine.dispose()
 
     assert len(statements) == expected
     assert "document" in statements[0]
