@@ -31,6 +31,8 @@ class Agency(Base):
         ForeignKey("issuers.id", ondelete="RESTRICT"), unique=True
     )
     state: Mapped[str] = mapped_column(String(2))
+    # The rubric its reviewers score vetting requests against; None: the default rubric.
+    vetting_rubric: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
