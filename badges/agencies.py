@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from badges.completion_marks import educators_changed
 from badges.errors import Conflict, InvalidInput, NotFound
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
+from badges.purposes import check_purpose
 from badges.recipients import EDUCATOR_ID_TYPE, Recipient, lookup_key, plain_identifiers
 from storage.models import (
     Agency,
@@ -32,7 +33,6 @@ from storage.models import (
     Issuer,
 )
 
-PURPOSES: Final = ("license_renewal", "endorsement", "advancement", "professional_learning")
 Decision = Literal["proposed", "approved", "declined"]
 
 
@@ -52,12 +52,6 @@ async def agency_of(session: AsyncSession, issuer: Issuer) -> Agency | None:
     return await session.scalar(select(Agency).where(Agency.issuer_id == issuer.id))
 
 
-def check_purpose(purpose: str, field: tuple[str | int, ...] = ("purpose",)) -> str:
-    if purpose not in PURPOSES:
-        raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}", field=field)
-    return purpose
-
-
 @dataclass(frozen=True)
 class ApprovalDecision:
     achievement_iri: str
@@ -72,7 +66,7 @@ async def decide(
     session: AsyncSession, agency: Agency, decision: ApprovalDecision, actor: str
 ) -> Approval:
     """Record an approval decision; the newest decision for a period wins."""
-    check_purpose(decision.purpose)
+    await check_purpose(session, agency, decision.purpose)
     if ":" not in decision.achievement_iri:
         raise InvalidInput("achievementId must be the achievement's IRI", field=("achievementId",))
     if decision.decision == "approved" and decision.effective_from is None:

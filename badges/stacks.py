@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.agencies import check_purpose
 from badges.errors import InvalidInput, NotFound
+from badges.purposes import check_purpose
 from badges.stack_rules import (
     APPROVAL_AT,
     ApprovalAt,
@@ -163,14 +163,14 @@ async def _current_of_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> S
     )
 
 
-def _validate(details: StackDetails) -> Rule:
+async def _validate(session: AsyncSession, agency: Agency, details: StackDetails) -> Rule:
     if details.window_days is not None and not 1 <= details.window_days <= MAX_WINDOW_DAYS:
         raise InvalidInput(
             f"windowDays must be between 1 and {MAX_WINDOW_DAYS} (100 years)",
             field=("windowDays",),
         )
     if details.purpose is not None:
-        check_purpose(details.purpose)
+        await check_purpose(session, agency, details.purpose)
     if details.approval_at not in APPROVAL_AT:
         raise InvalidInput('approvalAt must be "earned" or "evaluation"', field=("approvalAt",))
     return parse_rule(details.rule)
@@ -179,7 +179,7 @@ def _validate(details: StackDetails) -> Rule:
 async def create_stack(
     session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
 ) -> Stack:
-    rule = _validate(details)
+    rule = await _validate(session, agency, details)
     stack_id = uuid.uuid4()
     await _check_rule(session, public_url, agency, rule, None)
     row = Stack(id=stack_id, agency_id=agency.id, lineage_id=stack_id, revision=1, is_current=True)
@@ -200,7 +200,7 @@ async def revise_stack(
     current = await get_stack(session, agency, stack_id)
     if not current.is_current:
         raise InvalidInput("this is an old revision; revise the current one", field=("stackId",))
-    rule = _validate(details)
+    rule = await _validate(session, agency, details)
     await _check_rule(session, public_url, agency, rule, current.lineage_id)
     current.is_current = False
     row = Stack(

@@ -33,12 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.agencies import check_purpose
 from badges.completion_rules import TargetKind
 from badges.copies import not_a_copy
 from badges.errors import InvalidInput, NotFound
 from badges.foreign_status import good_standing
 from badges.holdings import own_achievement_ids
+from badges.purposes import check_purpose
 from badges.rule_book import ApprovalBook
 from storage.models import (
     Achievement,
@@ -256,7 +256,7 @@ async def approved_for(
     session: AsyncSession, agency: Agency, purpose: str, at: datetime
 ) -> list[str]:
     """The achievements the agency has approved for `purpose` on `at`."""
-    check_purpose(purpose)
+    await check_purpose(session, agency, purpose)
     rows = list(
         await session.scalars(
             select(Approval)

@@ -34,10 +34,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.agencies import PURPOSES
 from badges.copies import not_a_copy
 from badges.errors import InvalidInput
 from badges.holdings import own_achievement_ids
+from badges.purposes import purposes_of
 from badges.rule_book import ApprovalBook
 from badges.state_queries import AnySelect, membership_at
 from storage.models import (
@@ -105,7 +105,9 @@ async def earned_report(
 ) -> list[dict[str, Any]]:
     """Rows of {period, [issuer], [district], [purpose], count}, in period order."""
     dialect = session.get_bind().dialect.name
-    purposes: Sequence[str | None] = PURPOSES if "purpose" in span.by else (None,)
+    purposes: Sequence[str | None] = (
+        list(await purposes_of(session, agency)) if "purpose" in span.by else (None,)
+    )
     parts = []
     for purpose in purposes:
         iris = None
