@@ -14,6 +14,7 @@ when the agency has run it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.agencies import approvals_of
-from badges.evaluation import ProofCheck, agency_holdings
+from badges.criteria import criterion_names
+from badges.evaluation import ProofCheck, agency_holdings, role_policy
 from badges.foreign_status import StatusSource
-from badges.rule_book import ApprovalBook, RuleBook
-from badges.stack_rules import Evaluation, StackPolicy, parse_rule
+from badges.rule_book import ApprovalBook, RuleBook, approved_pools
+from badges.stack_rules import ROLE_HOLD_PREFIX, Evaluation, StackPolicy, concrete_policy
 from badges.stacks import policy_of, stack_url
 from storage.models import Agency, Completion, Educator, Lattice, LatticeRole, Stack
 
@@ -65,11 +67,17 @@ async def educator_progress(
     evaluation of her progress with the agency: the agency's `/progress` and her own
     `/teacher/progress` both show this (`badges.teacher_progress`)."""
     held = await agency_holdings(session, public_url, agency, educator, at, check_proof, status)
-    # Only the decisions on what she holds: the rules never ask about anything else.
-    approvals = ApprovalBook(
-        await approvals_of(session, agency, sorted({item.achievement_id for item in held}))
-    )
-    current, book = await _stacks(session, public_url, agency)
+    # Every decision: a pool of approved MCs stands for all the agency ever approved.
+    decisions = await approvals_of(session, agency)
+    approvals = ApprovalBook(decisions)
+    pools = approved_pools(decisions)
+    current, book = await _stacks(session, public_url, agency, pools)
+    book.names = await criterion_names(session, agency)
+    held_harmless = {
+        uuid.UUID(item.achievement_id.removeprefix(ROLE_HOLD_PREFIX))
+        for item in held
+        if item.achievement_id.startswith(ROLE_HOLD_PREFIX)
+    }
     completions = await _completions(session, educator)
     memo: dict[str, Evaluation] = {}
 
@@ -89,7 +97,10 @@ async def educator_progress(
     )
     roles = [
         RoleProgress(
-            lattice, role, explain(StackPolicy(parse_rule(role.rule))), completions.get(role.id)
+            lattice,
+            role,
+            explain(role_policy(role, pools, held_harmless)),
+            completions.get(role.id),
         )
         for lattice in lattices
         for role in lattice.roles
@@ -98,7 +109,7 @@ async def educator_progress(
 
 
 async def _stacks(
-    session: AsyncSession, public_url: str, agency: Agency
+    session: AsyncSession, public_url: str, agency: Agency, pools: Mapping[str, Sequence[str]]
 ) -> tuple[list[Stack], RuleBook]:
     """The current stacks, and a book resolving any revision's IRI to its current rule."""
     rows = list(
@@ -108,7 +119,10 @@ async def _stacks(
     )
     current = {row.lineage_id: row for row in rows if row.is_current}
     nested = {
-        stack_url(public_url, row.id): policy_of(current.get(row.lineage_id, row)) for row in rows
+        stack_url(public_url, row.id): concrete_policy(
+            policy_of(current.get(row.lineage_id, row)), pools
+        )
+        for row in rows
     }
     return list(current.values()), RuleBook([], nested)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from badges.achievements import achievement_url
 from badges.agencies import approved_at
 from badges.copies import not_a_copy
 from badges.credential_document import xsd_datetime
+from badges.criteria import criterion_names, recorded_holdings
 from badges.foreign_status import (
     Foreign,
     Kind,
@@ -37,14 +38,19 @@ from badges.foreign_status import (
     problems_at,
     submitted_ref,
 )
+from badges.rule_book import approved_pools
 from badges.stack_rules import (
+    CRITERION_PREFIX,
+    ROLE_HOLD_PREFIX,
     Evaluation,
     HeldCredential,
     StackPolicy,
     achievements_of,
+    concrete_policy,
     evaluate,
     parse_rule,
     stacks_of,
+    with_hold_harmless,
 )
 from badges.stacks import policy_of, resolve_stack_ref
 from badges.status_changes import Event, Standing, standing_of
@@ -144,7 +150,9 @@ async def agency_holdings(
     foreign += [submitted_ref(row) for row in submitted if row.accepted]
     problems = await _foreign_problems(session, status, foreign, at)
     held += [_from_backpack(row, at, problems.get(("held", row.id))) for row in backpack]
-    return held + [_submitted(row, at, problems.get(("submitted", row.id))) for row in submitted]
+    held += [_submitted(row, at, problems.get(("submitted", row.id))) for row in submitted]
+    recorded = await recorded_holdings(session, agency, None, [educator.id])
+    return held + [item.at(at) for item in recorded.get(educator.id, [])]
 
 
 async def _foreign_problems(
@@ -316,16 +324,33 @@ class Evaluator:
     approvals: Sequence[Approval] = ()
     _stacks: dict[uuid.UUID, Evaluation] = field(default_factory=dict)
 
+    # How leaves that are not achievements (criteria) are named; loaded on first use.
+    names: Mapping[str, str] | None = None
+
+    async def _leaf_names(self) -> Mapping[str, str]:
+        if self.names is None:
+            self.names = await criterion_names(self.session, self.agency)
+        return self.names
+
     def _approved(self, achievement: str, purpose: str, at: datetime) -> bool:
         return approved_at(self.approvals, achievement, purpose, at)
+
+    @property
+    def _pools(self) -> dict[str, list[str]]:
+        return approved_pools(self.approvals)
 
     async def stack(self, stack: Stack) -> Evaluation:
         if stack.lineage_id in self._stacks:
             return self._stacks[stack.lineage_id]
-        policy = policy_of(stack)
+        policy = concrete_policy(policy_of(stack), self._pools)
         nested = await self._nested(policy.rule)
         result = evaluate(
-            policy, self.held, self.at, approved=self._approved, nested=nested.__getitem__
+            policy,
+            self.held,
+            self.at,
+            approved=self._approved,
+            nested=nested.__getitem__,
+            names=await self._leaf_names(),
         )
         self._stacks[stack.lineage_id] = result
         return result
@@ -338,18 +363,42 @@ class Evaluator:
         return found
 
     async def role(self, role: LatticeRole) -> Evaluation:
-        rule = parse_rule(role.rule)
-        nested = await self._nested(rule)
+        held_harmless = {
+            uuid.UUID(item.achievement_id.removeprefix(ROLE_HOLD_PREFIX))
+            for item in self.held
+            if item.achievement_id.startswith(ROLE_HOLD_PREFIX)
+        }
+        policy = role_policy(role, self._pools, held_harmless)
+        nested = await self._nested(policy.rule)
         return evaluate(
-            StackPolicy(rule),
+            policy,
             self.held,
             self.at,
             approved=self._approved,
             nested=nested.__getitem__,
+            names=await self._leaf_names(),
         )
 
     async def lattice(self, lattice: Lattice) -> list[tuple[LatticeRole, Evaluation]]:
         return [(role, await self.role(role)) for role in lattice.roles]
+
+
+def role_policy(
+    role: LatticeRole, pools: Mapping[str, Sequence[str]], held_harmless: Collection[uuid.UUID]
+) -> StackPolicy:
+    """A role's rule as weighed: concrete, and met also by a hold-harmless record when the
+    educator has one for it (`badges.criteria`)."""
+    policy = concrete_policy(StackPolicy(parse_rule(role.rule)), pools)
+    if role.id in held_harmless:
+        policy = with_hold_harmless(policy, str(role.id))
+    return policy
+
+
+def _kind(leaf: str) -> str:
+    """What counted: a credential, a criterion the agency recorded, or hold harmless."""
+    if leaf.startswith(ROLE_HOLD_PREFIX):
+        return "holdHarmless"
+    return "criterion" if leaf.startswith(CRITERION_PREFIX) else "credential"
 
 
 def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
@@ -360,6 +409,7 @@ def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
                 "credentialId": item.credential_id,
                 "achievementId": item.achievement_id,
                 "earnedAt": xsd_datetime(item.earned_at),
+                "kind": _kind(item.achievement_id),
             }
             for item in evaluation.counted
         ],

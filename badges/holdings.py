@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from badges.achievements import achievement_url
 from badges.copies import not_a_copy
 from badges.credential_document import xsd_datetime
+from badges.criteria import recorded_holdings
 from badges.evaluation import counts_from, relevant_achievements
 from badges.foreign_status import StatusSource, held_ref, observe, problems_at, submitted_ref
 from badges.rule_book import Holding
+from badges.stack_rules import CRITERION_PREFIX, ROLE_HOLD_PREFIX
 from badges.status_changes import Event, Standing, standing_of
 from storage.bulk import chunks
 from storage.models import (
@@ -65,6 +67,11 @@ async def holdings(
         extra[educator_id].extend(items)
     for educator_id, items in (await reader.pushed(wanted, educator_ids)).items():
         extra[educator_id].extend(items)
+    recorded = [iri for iri in wanted if iri.startswith((CRITERION_PREFIX, ROLE_HOLD_PREFIX))]
+    if recorded:
+        found = await recorded_holdings(session, agency, recorded, educator_ids)
+        for educator_id, items in found.items():
+            extra[educator_id].extend(items)
     if educator_ids is None:
         async for educator_id, items in reader.all_own():
             yield educator_id, items + extra.pop(educator_id, [])

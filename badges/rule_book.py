@@ -115,6 +115,17 @@ class ApprovalBook:
         return max(earned_at, decision.effective_from or earned_at)
 
 
+def approved_pools(approvals: Iterable[Approval]) -> dict[str, list[str]]:
+    """Purpose -> every achievement the agency ever approved for it, in the order first
+    approved: what `{"approvedFor": purpose}` stands for (`stack_rules.concrete`). Whether one
+    counts on a date is still asked of its decisions then."""
+    found: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in approvals:
+        if row.decision == "approved":
+            found[row.purpose][row.achievement_iri] = None
+    return {purpose: list(iris) for purpose, iris in found.items()}
+
+
 def counts(policy: StackPolicy, item: Holding, at: datetime, approvals: ApprovalBook) -> bool:
     """Whether the credential counts for the policy at `at`: none of the engine's reasons to
     reject it (a problem, not yet valid or expired, earned later, outside the window, not
@@ -132,10 +143,16 @@ def counts(policy: StackPolicy, item: Holding, at: datetime, approvals: Approval
 
 @dataclass
 class RuleBook:
-    """Policies to evaluate, and the current rule of every stack they nest (by IRI)."""
+    """Policies to evaluate, and the current rule of every stack they nest (by IRI).
+
+    Policies are weighed concrete (`stack_rules.concrete`); `weighed` maps a policy as its
+    callers know it to the concrete one, so that they may keep asking by the former."""
 
     policies: list[StackPolicy]
     nested: Mapping[str, StackPolicy] = field(default_factory=dict)
+    weighed: Mapping[int, StackPolicy] = field(default_factory=dict)
+    # How a leaf that is not an achievement (a criterion) is named in what is missing.
+    names: Mapping[str, str] = field(default_factory=dict)
     _closures: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _direct: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _flat: dict[int, tuple[frozenset[str], frozenset[str]] | None] = field(
@@ -151,6 +168,7 @@ class RuleBook:
 
     def achievements_for(self, policy: StackPolicy) -> set[str]:
         """Every achievement the policy counts, directly or through the stacks it nests."""
+        policy = self.weighed.get(id(policy), policy)
         found = set(achievements_of(policy.rule))
         for ref in stacks_of(policy.rule):
             found |= self._closure(ref)
@@ -178,6 +196,7 @@ class RuleBook:
     ) -> Evaluation:
         """`stack_rules.evaluate`, explained, with nested stacks resolved from the book and
         each evaluated once (`memo` may carry them across policies on the same credentials)."""
+        policy = self.weighed.get(id(policy), policy)
         memo = {} if memo is None else memo
         present = {item.achievement_id for item in held}
 
@@ -187,11 +206,18 @@ class RuleBook:
                     memo[ref] = Evaluation(met=False)  # nothing of it held: nothing to weigh
                 else:
                     memo[ref] = evaluate(
-                        self.nested[ref], held, at, approved=approvals.approved, nested=nested
+                        self.nested[ref],
+                        held,
+                        at,
+                        approved=approvals.approved,
+                        nested=nested,
+                        names=self.names,
                     )
             return memo[ref]
 
-        return evaluate(policy, held, at, approved=approvals.approved, nested=nested)
+        return evaluate(
+            policy, held, at, approved=approvals.approved, nested=nested, names=self.names
+        )
 
     def met(
         self,
@@ -202,6 +228,7 @@ class RuleBook:
         memo: dict[str, bool] | None = None,
     ) -> bool:
         """Whether `evaluate(...).met` would be true, without the explanation."""
+        policy = self.weighed.get(id(policy), policy)
         present = {item.achievement_id for item in holdings}
         if self._names_twice(policy):
             # One MC counts once: which part it goes to is a search the set answer below
@@ -280,6 +307,8 @@ class RuleBook:
                 return Counter()
             inner = self.nested[rule.stack_id].rule
             return self._occurrences(inner, path | {rule.stack_id})
+        if not isinstance(rule, Group):
+            return Counter()
         total: Counter[str] = Counter()
         for child in rule.children:
             total.update(self._occurrences(child, path))
@@ -296,6 +325,8 @@ class RuleBook:
             return rule.achievement_id in eligible
         if isinstance(rule, StackLeaf):
             return nested(rule.stack_id)
+        if not isinstance(rule, Group):
+            return False
         needed = rule.required
         leaves = self._leaves(rule)
         if leaves is not None:  # a flat group: count with sets

@@ -42,9 +42,16 @@ from badges.completion_history import (
     status_events,
 )
 from badges.completion_rules import Outcome, Target, outcome
+from badges.criteria import roles_with_holds
 from badges.holdings import holdings
-from badges.rule_book import ApprovalBook, RuleBook, nested_refs
-from badges.stack_rules import StackPolicy, parse_rule, stacks_of
+from badges.rule_book import ApprovalBook, RuleBook, approved_pools, nested_refs
+from badges.stack_rules import (
+    StackPolicy,
+    concrete_policy,
+    parse_rule,
+    stacks_of,
+    with_hold_harmless,
+)
 from badges.stacks import policy_of, resolve_stack_ref
 from storage.bulk import chunks, upsert
 from storage.models import (
@@ -94,15 +101,26 @@ async def current_stack(session: AsyncSession, stack: Stack) -> Stack:
 async def rule_book(
     session: AsyncSession, public_url: str, agency: Agency, targets: Sequence[Target]
 ) -> RuleBook:
-    """The targets and, by IRI, the current revision of every stack their rules nest."""
+    """The targets and, by IRI, the current revision of every stack their rules nest, made
+    concrete: pools of approved MCs as the agency's approvals stand, criteria as leaves, and
+    hold harmless for the roles someone holds that way."""
+    pools = approved_pools(await approvals_of(session, agency))
     nested: dict[str, StackPolicy] = {}
     frontier = list(nested_refs(target.policy for target in targets))
     while frontier:
         ref = frontier.pop()
         if ref not in nested:
-            nested[ref] = policy_of(await resolve_stack_ref(session, public_url, agency, ref))
+            stack = await resolve_stack_ref(session, public_url, agency, ref)
+            nested[ref] = concrete_policy(policy_of(stack), pools)
             frontier.extend(stacks_of(nested[ref].rule))
-    return RuleBook([target.policy for target in targets], nested)
+    held_harmless = await roles_with_holds(session, agency)
+    weighed: dict[int, StackPolicy] = {}
+    for target in targets:
+        policy = concrete_policy(target.policy, pools)
+        if target.kind == "role" and target.id in held_harmless:
+            policy = with_hold_harmless(policy, str(target.id))
+        weighed[id(target.policy)] = policy
+    return RuleBook(list(weighed.values()), nested, weighed)
 
 
 async def evaluate_all(

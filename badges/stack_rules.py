@@ -14,6 +14,13 @@ later withdrawn (New America's model state policy guide: an approved MC keeps it
 and one approved after it was earned counts from the approval. A stack may choose
 `approvalAt: "evaluation"` instead: approved on the evaluation date, or it does not count.
 
+Two leaves depend on the agency rather than on the rule alone, and are made concrete
+(`concrete`) before a rule is weighed: `{"approvedFor": purpose, "count": n}` is "any n
+different MCs the agency has approved for the purpose" (a group of every achievement it ever
+approved for it, so that a new approval counts at once, each still asked of its approval
+dates), and `{"criterion": key}` is a criterion other than an MC the agency records for an
+educator (National Board certification, an interview), weighed as a leaf of its own IRI.
+
 One MC counts once in a rule: the parts of a rule (the stacks a lattice role needs, the
 groups of a stack) must be met by different MCs, so one credential never satisfies two
 stacks of a role. A group that says `"shareCredentials": true` lets its parts share them.
@@ -45,19 +52,49 @@ class StackLeaf:
 
 
 @dataclass(frozen=True)
+class ApprovedPool:
+    """Any `count` different MCs the agency approved for `purpose` (see `concrete`)."""
+
+    purpose: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CriterionLeaf:
+    """A criterion other than an MC, met when the agency has recorded it for the educator."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Group:
     kind: GroupKind
     children: tuple[Rule, ...]
     count: int | None = None  # for "any": how many children must be met (default 1)
     # Whether one MC may count toward several children (by default each counts once).
     share: bool = False
+    # What a pool stands for, in words ("MCs approved for license_renewal"): what is missing
+    # is then said as "2 more <label>", not as a list of every approved achievement.
+    label: str | None = None
 
     @property
     def required(self) -> int:
         return len(self.children) if self.kind == "all" else (self.count or 1)
 
 
-Rule = AchievementLeaf | StackLeaf | Group
+Rule = AchievementLeaf | StackLeaf | ApprovedPool | CriterionLeaf | Group
+# A criterion's and a hold-harmless record's leaf IRI: never an achievement's.
+CRITERION_PREFIX = "urn:lattice:criterion:"
+ROLE_HOLD_PREFIX = "urn:lattice:role-hold:"
+MAX_POOL_COUNT = 1000
+
+
+def criterion_iri(key: str) -> str:
+    return CRITERION_PREFIX + key
+
+
+def role_hold_iri(role_id: str) -> str:
+    return ROLE_HOLD_PREFIX + role_id
 
 
 @dataclass(frozen=True)
@@ -115,8 +152,8 @@ def parse_rule(
     """A rule from its JSON form; `InvalidInput` naming the offending part otherwise.
 
     `{"achievement": id}`, `{"stack": id}`, `{"all": [...]}`, `{"any": [...], "count": n}`,
-    and the shorthand `{"atLeast": n, "of": [achievement ids]}`; `depth` is the level of
-    `document` in the whole rule.
+    the shorthand `{"atLeast": n, "of": [achievement ids]}`, `{"approvedFor": purpose,
+    "count": n}` and `{"criterion": key}`; `depth` is the level of `document` in the rule.
     """
     if depth > MAX_RULE_DEPTH:
         raise InvalidInput(
@@ -128,6 +165,20 @@ def parse_rule(
         return AchievementLeaf(_identifier(document["achievement"], (*location, "achievement")))
     if "stack" in document:
         return StackLeaf(_identifier(document["stack"], (*location, "stack")))
+    if "approvedFor" in document:
+        purpose = _key_of(document["approvedFor"], (*location, "approvedFor"))
+        count = document.get("count", 1)
+        if (
+            not isinstance(count, int)
+            or isinstance(count, bool)
+            or not 1 <= count <= MAX_POOL_COUNT
+        ):
+            raise InvalidInput(
+                f"count must be between 1 and {MAX_POOL_COUNT}", field=(*location, "count")
+            )
+        return ApprovedPool(purpose, count)
+    if "criterion" in document:
+        return CriterionLeaf(_key_of(document["criterion"], (*location, "criterion")))
     if "atLeast" in document:
         ids = document.get("of")
         if not isinstance(ids, list) or not ids:
@@ -154,7 +205,9 @@ def parse_rule(
             group = _group(kind, parsed, document.get("count"), (*location, "count"))
             return Group(group.kind, group.children, group.count, share)
     raise InvalidInput(
-        'a rule needs one of "achievement", "stack", "all", "any" or "atLeast"', field=location
+        'a rule needs one of "achievement", "stack", "all", "any", "atLeast", "approvedFor" or'
+        ' "criterion"',
+        field=location,
     )
 
 
@@ -178,11 +231,20 @@ def _identifier(value: Any, location: tuple[str | int, ...]) -> str:
     return value
 
 
+def _key_of(value: Any, location: tuple[str | int, ...]) -> str:
+    """A purpose's or criterion's key: whether the agency has it is checked where it is."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not value.isprintable():
+        raise InvalidInput("must be a key (a purpose's or a criterion's)", field=location)
+    return value
+
+
 def _key(rule: Rule) -> str:
     if isinstance(rule, AchievementLeaf):
         return "a:" + rule.achievement_id
     if isinstance(rule, StackLeaf):
         return "s:" + rule.stack_id
+    if isinstance(rule, CriterionLeaf):
+        return "c:" + rule.key
     return repr(rule)
 
 
@@ -191,6 +253,10 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         return {"achievement": rule.achievement_id}
     if isinstance(rule, StackLeaf):
         return {"stack": rule.stack_id}
+    if isinstance(rule, ApprovedPool):
+        return {"approvedFor": rule.purpose, "count": rule.count}
+    if isinstance(rule, CriterionLeaf):
+        return {"criterion": rule.key}
     document: dict[str, Any] = {rule.kind: [rule_json(child) for child in rule.children]}
     if rule.kind == "any" and rule.count and rule.count != 1:
         document["count"] = rule.count
@@ -200,9 +266,11 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 
 def achievements_of(rule: Rule) -> list[str]:
+    """The achievements a rule names (a pool names none until it is made `concrete`; a
+    criterion's leaf, once concrete, is named by its IRI)."""
     if isinstance(rule, AchievementLeaf):
         return [rule.achievement_id]
-    if isinstance(rule, StackLeaf):
+    if not isinstance(rule, Group):
         return []
     return [item for child in rule.children for item in achievements_of(child)]
 
@@ -210,9 +278,60 @@ def achievements_of(rule: Rule) -> list[str]:
 def stacks_of(rule: Rule) -> list[str]:
     if isinstance(rule, StackLeaf):
         return [rule.stack_id]
-    if isinstance(rule, AchievementLeaf):
+    if not isinstance(rule, Group):
         return []
     return [item for child in rule.children for item in stacks_of(child)]
+
+
+def pools_of(rule: Rule) -> list[ApprovedPool]:
+    if isinstance(rule, ApprovedPool):
+        return [rule]
+    if not isinstance(rule, Group):
+        return []
+    return [item for child in rule.children for item in pools_of(child)]
+
+
+def criteria_of(rule: Rule) -> list[str]:
+    if isinstance(rule, CriterionLeaf):
+        return [rule.key]
+    if not isinstance(rule, Group):
+        return []
+    return [item for child in rule.children for item in criteria_of(child)]
+
+
+def concrete(rule: Rule, approved: Mapping[str, Iterable[str]]) -> Rule:
+    """The rule with each pool replaced by the group it stands for (`approved`: purpose ->
+    every achievement the agency ever approved for it, in a stable order) and each
+    criterion by the leaf of its IRI: what the engine weighs."""
+    if isinstance(rule, ApprovedPool):
+        leaves = tuple(
+            AchievementLeaf(iri) for iri in dict.fromkeys(approved.get(rule.purpose, ()))
+        )
+        label = f"MCs approved for {rule.purpose}"
+        return Group("any", leaves, rule.count, label=label)
+    if isinstance(rule, CriterionLeaf):
+        return AchievementLeaf(criterion_iri(rule.key))
+    if isinstance(rule, Group):
+        children = tuple(concrete(child, approved) for child in rule.children)
+        return Group(rule.kind, children, rule.count, rule.share, rule.label)
+    return rule
+
+
+def concrete_policy(policy: StackPolicy, approved: Mapping[str, Iterable[str]]) -> StackPolicy:
+    if not pools_of(policy.rule) and not criteria_of(policy.rule):
+        return policy
+    return StackPolicy(
+        concrete(policy.rule, approved), policy.window_days, policy.purpose, policy.approval_at
+    )
+
+
+def with_hold_harmless(policy: StackPolicy, role_id: str) -> StackPolicy:
+    """A role's policy met also by a hold-harmless record for the role: an educator who
+    held it another way keeps it, whatever its rule says."""
+    held = AchievementLeaf(role_hold_iri(role_id))
+    return StackPolicy(
+        Group("any", (policy.rule, held)), policy.window_days, policy.purpose, policy.approval_at
+    )
 
 
 def find_cycle(start: Node, nested: Callable[[Node], Iterable[Node]]) -> list[Node] | None:
@@ -332,6 +451,7 @@ class _Group:
     required: int
     children: tuple[_Node, ...]
     share: bool
+    label: str | None = None
 
 
 _Node = _Leaf | _Stack | _Group
@@ -354,8 +474,10 @@ def _expand(rule: Rule, policy: StackPolicy, lookup: NestedStacks, path: frozens
 
         body = _expand(inner.policy.rule, inner.policy, inside, path | {rule.stack_id})
         return _Stack(rule.stack_id, inner, body)
+    if not isinstance(rule, Group):
+        raise ValueError(f"{rule!r} must be made concrete before it is weighed")
     children = tuple(_expand(child, policy, lookup, path) for child in rule.children)
-    return _Group(rule.kind, rule.required, children, rule.share)
+    return _Group(rule.kind, rule.required, children, rule.share, rule.label)
 
 
 class _Pool:
@@ -442,6 +564,8 @@ class _Explainer:
         short = node.required - (len(node.children) - len(unmet))
         if short <= 0:
             return True, used, []
+        if node.label is not None:
+            return False, used, [f"{short} more {node.label}"]
         if node.kind == "all":
             return False, used, [gap for gaps in unmet for gap in gaps]
         return False, used, [_options_text(short, [gaps for gaps in unmet if gaps])]
@@ -590,6 +714,8 @@ def _shape(
         if inner is None or rule.stack_id in path:
             return _Nest(rule.stack_id, None)
         return _Nest(rule.stack_id, _shape(inner.rule, inner, nested, path | {rule.stack_id}))
+    if not isinstance(rule, Group):
+        raise ValueError(f"{rule!r} must be made concrete before it is weighed")
     children = tuple(_shape(child, policy, nested, path) for child in rule.children)
     ids = [child.achievement_id for child in children if isinstance(child, _Leaf)]
     if len(ids) == len(children) and len(set(ids)) == len(ids):
