@@ -7,6 +7,13 @@ allows a list, e.g. revocation and suspension), the disagreement is reported, no
 Messages are built from the kind of rule broken and where, never from jsonschema's own text,
 which quotes the offending value: verification reports are public, and that value may be a
 recipient's name or e-mail address put in the wrong place.
+
+Two validators, one answer: `jsonschema_rs` (compiled, well kept, about 40x faster here)
+first says whether a document is valid at all, and only an invalid one is walked again by
+`jsonschema`, whose errors carry what the messages are built from. Most documents verified
+are valid, so most pay only the fast check (it was the largest part of a verification).
+Both are set up alike (Draft 2019-09, `format` an annotation only, nothing fetched);
+tests/schemas/test_json_schemas.py checks they agree on every bundled example and fixture.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, Final
 
+import jsonschema_rs
 from jsonschema import Draft201909Validator
 from jsonschema.exceptions import ValidationError
 
@@ -31,6 +39,18 @@ def _validator(schema_url: str) -> Draft201909Validator:
     return Draft201909Validator(schema)
 
 
+@lru_cache(maxsize=16)
+def _fast(schema_url: str) -> jsonschema_rs.Draft201909Validator:
+    return jsonschema_rs.Draft201909Validator(
+        load_document(schema_url), validate_formats=False, offline=True
+    )
+
+
+def is_valid(document: Mapping[str, Any], schema_url: str) -> bool:
+    """Whether the document is valid, by the fast validator alone."""
+    return bool(_fast(schema_url).is_valid(document))
+
+
 def schema_errors(
     document: Mapping[str, Any], schema_url: str = OB3_ACHIEVEMENT_CREDENTIAL_SCHEMA
 ) -> list[str]:
@@ -39,6 +59,8 @@ def schema_errors(
     The whole document is validated as given. Raises `UnknownDocumentError` for a schema
     that is not bundled.
     """
+    if is_valid(document, schema_url):
+        return []
     errors = sorted(_validator(schema_url).iter_errors(document), key=lambda e: list(e.path))
     messages: list[str] = []
     for error in errors:

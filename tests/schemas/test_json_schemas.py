@@ -81,3 +81,67 @@ def test_an_undefined_property_is_named_but_its_value_is_not() -> None:
         "$.credentialSubject.identifier[0]: has a property the schema does not define: "
         '"recipientName"'
     ]
+
+
+def _documents() -> list[Any]:
+    """Every JSON object among the shared spec examples and the test fixtures."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found: list[Any] = []
+    for folder in (root / "tests" / "fixtures", root.parent / "shared" / "specs"):
+        for path in sorted(folder.rglob("*.json")):
+            try:
+                document = json.loads(path.read_text())
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(document, dict):
+                found.append(document)
+    return found
+
+
+def _mutations(document: dict[str, Any], pick: Any) -> list[Any]:
+    """The document with one member removed, retyped or emptied, at random depths."""
+    made = []
+    for _ in range(6):
+        changed = copy.deepcopy(document)
+        node: Any = changed
+        for _ in range(pick.randint(0, 3)):
+            members = [key for key, value in node.items() if isinstance(value, dict)]
+            if not members:
+                break
+            node = node[pick.choice(members)]
+        if not node:
+            continue
+        key = pick.choice(sorted(node))
+        action = pick.choice(("delete", "number", "string", "list"))
+        if action == "delete":
+            del node[key]
+        else:
+            node[key] = {"number": 7, "string": "x", "list": []}[action]
+        made.append(changed)
+    return made
+
+
+def test_the_fast_validator_and_jsonschema_agree_on_every_document() -> None:
+    """The fast check decides whether errors are looked for at all: it must say "valid"
+    exactly when jsonschema finds no error, on real documents and on broken ones."""
+    import random
+
+    from schemas.contexts import OB3_ACHIEVEMENT_CREDENTIAL_SCHEMA
+    from schemas.json_schemas import _validator, is_valid
+
+    pick = random.Random(3)
+    documents = _documents()
+    assert len(documents) > 50
+    checked = valid_seen = 0
+    for document in documents:
+        for candidate in [document, *_mutations(document, pick)]:
+            expected = not any(
+                True for _ in _validator(OB3_ACHIEVEMENT_CREDENTIAL_SCHEMA).iter_errors(candidate)
+            )
+            assert is_valid(candidate, OB3_ACHIEVEMENT_CREDENTIAL_SCHEMA) == expected, candidate
+            checked += 1
+            valid_seen += expected
+    assert valid_seen > 10 and checked - valid_seen > 100
