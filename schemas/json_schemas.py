@@ -8,7 +8,7 @@ Messages are built from the kind of rule broken and where, never from jsonschema
 which quotes the offending value: verification reports are public, and that value may be a
 recipient's name or e-mail address put in the wrong place.
 
-Two validators, one answer: `jsonschema_rs` (compiled, well kept, about 40x faster here)
+Two validators, one answer: `jsonschema_rs` (compiled, well kept, about 30x faster here)
 first says whether a document is valid at all, and only an invalid one is walked again by
 `jsonschema`, whose errors carry what the messages are built from. Most documents verified
 are valid, so most pay only the fast check (it was the largest part of a verification).
