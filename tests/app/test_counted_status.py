@@ -11,10 +11,9 @@ the original revokes the copy, and a copy never counts beside its original.
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,18 +24,11 @@ import pytest
 from app.foreign_status import status_check
 from badges.foreign_status import StatusCache
 from badges.issuers import KeyVault
-from badges.recipients import hash_identity
 from badges.status_changes import Standing
+from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
 from tests.app.teacher_apps import teacher_app_token
 from tests.app.wallet_holder import Holder, awarded, signed_in_teacher, wallet_page
-from tests.builders import unsigned_open_badge
 from tests.conftest import AgencyClient, Provider, node_verify
-from tests.verification.support import (
-    DidKeyIssuer,
-    LocalServer,
-    signed_status_list,
-    status_entry,
-)
 from verification.fetch import FetchSettings, SafeFetcher
 from verification.pipeline import Verifier
 
@@ -53,55 +45,9 @@ def _days_ago(days: int) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
 
 
-@dataclass
-class ForeignIssuer:
-    """Another issuer: its own did:key, its revocation list served by its own HTTP server."""
-
-    server: LocalServer
-    key: DidKeyIssuer = field(default_factory=DidKeyIssuer)
-    revoked: set[int] = field(default_factory=set)
-    issued: int = 0
-
-    @property
-    def list_url(self) -> str:
-        return f"{self.server.base}/status/revocation"
-
-    def publish(self) -> None:
-        listed = signed_status_list(self.key, self.list_url, "revocation", *self.revoked)
-        self.server.serve("/status/revocation", listed)
-
-    def award(
-        self, address: str, achievement: str, earned: datetime, *, hashed: bool = True
-    ) -> dict[str, Any]:
-        """An OB 3.0 credential naming `address`, with a revocation entry."""
-        self.issued += 1
-        document = unsigned_open_badge(self.key.did, issuer_name="District 9 PD")
-        subject = document["credentialSubject"]
-        subject["achievement"]["id"] = achievement
-        salt = secrets.token_hex(8)
-        named = {"hashed": True, "identityHash": hash_identity(address, salt), "salt": salt}
-        if not hashed:  # her account matches a salted hash only against a published e-mail
-            named = {"hashed": False, "identityHash": address}
-        subject["identifier"] = [{"type": "IdentityObject", "identityType": "emailAddress"} | named]
-        document |= {
-            "id": f"urn:uuid:{uuid.uuid4()}",
-            "validFrom": _text(earned),
-            "awardedDate": _text(earned),
-            "credentialStatus": status_entry(self.list_url, 1000 + self.issued),
-        }
-        signed = self.key.sign(document)
-        return signed | {"proof": [signed["proof"]]}  # the strict OB schema wants an array
-
-    def revoke(self, credential: dict[str, Any]) -> None:
-        self.revoked.add(int(credential["credentialStatus"]["statusListIndex"]))
-        self.publish()
-
-
 @pytest.fixture
 def foreign() -> Iterator[ForeignIssuer]:
-    with LocalServer() as server:
-        issuer = ForeignIssuer(server)
-        issuer.publish()
+    with foreign_issuer() as issuer:
         yield issuer
 
 
