@@ -9,7 +9,7 @@ transaction. Marking is one small write; the re-evaluation happens later, in bul
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -35,6 +35,22 @@ async def credentials_changed(session: AsyncSession, credential_ids: Sequence[uu
         found.update((educator_id, agency_id) for educator_id, agency_id in rows)
     await _mark(session, found)
     return len(found)
+
+
+async def recipients_changed(session: AsyncSession, lookup_keys: Collection[str]) -> None:
+    """Mark every educator (of any agency) registered with one of these identifiers: a
+    credential naming them was just issued."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for chunk in chunks(sorted(lookup_keys)):
+        rows = await session.execute(
+            select(Educator.id, Educator.agency_id)
+            .join(EducatorIdentifier, EducatorIdentifier.educator_id == Educator.id)
+            .where(EducatorIdentifier.lookup_key.in_(list(chunk)))
+            .distinct()
+        )
+        found.update((educator_id, agency_id) for educator_id, agency_id in rows)
+    if found:
+        await _mark(session, found)
 
 
 async def educators_changed(

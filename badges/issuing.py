@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from badges import webhooks
+from badges import completion_marks, webhooks
 from badges.achievements import achievement_json, get_achievement
 from badges.credential_document import CredentialContent, Evidence, build_credential
 from badges.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -273,7 +273,9 @@ async def _write_group(engine: AsyncEngine, group: list[_StoreJob]) -> None:
             issued = [
                 _store(session, job.issuer, job.client, job.prepared, job.signed) for job in group
             ]
+            named = _named(session)
             await session.flush()
+            await completion_marks.recipients_changed(session, named)
     except IntegrityError as error:
         if len(group) > 1:
             for job in group:
@@ -625,7 +627,19 @@ def _key_taken(error: IntegrityError) -> _KeyTaken:
 async def flush_issued(session: AsyncSession) -> None:
     """Write the credential rows added to `session` (its transaction's writes start here)."""
     await begin_write(session)
+    named = _named(session)
     try:
         await session.flush()
     except IntegrityError as error:
         raise _key_taken(error) from error
+    await completion_marks.recipients_changed(session, named)
+
+
+def _named(session: AsyncSession) -> set[str]:
+    """Whom the credentials about to be written name: their educators' completions may
+    change (a third MC completes a stack), so they are marked for a refresh."""
+    return {
+        row.lookup_key
+        for row in session.new
+        if isinstance(row, CredentialRecipient) and row.lookup_key
+    }

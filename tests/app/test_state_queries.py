@@ -134,6 +134,20 @@ async def test_a_full_run_lists_who_renews_since_when_and_until_when(renewal: Re
     assert holders["next"] is None
 
 
+async def test_the_mc_that_completes_a_stack_puts_her_on_the_holders_without_a_new_run(
+    renewal: Renewal,
+):
+    teacher = await renewal.educator()
+    for mc, days in ((0, 400), (1, 100)):
+        await renewal.award(teacher, mc, _ago(days))
+    await renewal.run()
+    assert (await renewal.holders())["items"] == []
+
+    await renewal.award(teacher, 2, _ago(1))
+
+    assert [item["educator"] for item in (await renewal.holders())["items"]] == [teacher["id"]]
+
+
 async def test_holders_on_a_past_date_are_those_complete_then(renewal: Renewal):
     teacher = await renewal.educator()
     for mc, days in ((0, 300), (1, 200), (2, 100)):
