@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.errors import InvalidInput, NotFound
+from badges.errors import DomainError, InvalidInput, NotFound
 from schemas.contexts import OB3_CONTEXT, VC2_CONTEXT
 from storage.models import Achievement, Credential, Issuer
 
@@ -245,6 +245,60 @@ def details_of(row: Achievement) -> AchievementDetails:
 
 def achievement_url(public_url: str, achievement_id: uuid.UUID) -> str:
     return f"{public_url}/achievements/{achievement_id}"
+
+
+# --- naming an achievement in a request: its UUID or its IRI --------------------------------
+
+Location = tuple[str | int, ...]
+# As the API writes ids (either case); an IRI has a scheme, so a colon, and never matches.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_NOT_IN_AN_IRI = re.compile(r"[\x00-\x20\x7f-\x9f\ud800-\udfff]")
+
+
+def bare_uuid(value: str) -> uuid.UUID | None:
+    """The UUID `value` spells, when it is one rather than an IRI (`urn:uuid:...` is an IRI
+    like any other)."""
+    return uuid.UUID(value) if _UUID.fullmatch(value) else None
+
+
+def check_reference(value: str, kind: str, field: Location) -> uuid.UUID | None:
+    """`value`'s UUID, None for an IRI; `InvalidInput` for anything else."""
+    if _NOT_IN_AN_IRI.search(value):
+        # RFC 3987 has no room for them, and PostgreSQL text none for NUL.
+        raise InvalidInput("must not contain spaces or control characters", field=field)
+    named = bare_uuid(value)
+    if named is None and ":" not in value:
+        raise InvalidInput(
+            f"must be the UUID of {kind} of this service, or an absolute IRI", field=field
+        )
+    return named
+
+
+def own_achievement_id(public_url: str, iri: str) -> uuid.UUID | None:
+    """The UUID in one of this service's achievement IRIs (None for any other IRI)."""
+    prefix = f"{public_url}/achievements/"
+    return bare_uuid(iri.removeprefix(prefix)) if iri.startswith(prefix) else None
+
+
+async def achievement_iri(
+    session: AsyncSession,
+    public_url: str,
+    value: str,
+    field: Location,
+    missing: type[DomainError] = InvalidInput,
+) -> str:
+    """The IRI rules, approvals and queries store for the achievement `value` names: one of
+    this service's by its UUID (any issuer's, any revision), or any achievement by its IRI
+    (kept as given: whether it is known is for the caller's context to say). A UUID naming
+    none is `missing` (InvalidInput in a body, NotFound in a path or query) at `field`."""
+    named = check_reference(value, "an achievement", field)
+    if named is None:
+        # This service's own IRIs in one spelling (a UUID's hex case is not part of its name).
+        own = own_achievement_id(public_url, value)
+        return value if own is None else achievement_url(public_url, own)
+    if await session.get(Achievement, named) is None:
+        raise missing(f"no achievement {value} on this service", field=field)
+    return achievement_url(public_url, named)
 
 
 def result_description_id(achievement_iri: str, key: str) -> str:

@@ -16,10 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.errors import InvalidInput, NotFound
+from badges.achievements import Location, achievement_iri, check_reference
+from badges.errors import DomainError, InvalidInput, NotFound
 from badges.purposes import check_purpose
+from badges.rule_leaves import check_role_leaves, check_stack_leaves
 from badges.stack_rules import (
     APPROVAL_AT,
+    MAX_RULE_DEPTH,
     ApprovalAt,
     Rule,
     StackPolicy,
@@ -30,7 +33,15 @@ from badges.stack_rules import (
     stacks_of,
 )
 from schemas.api.base import MAX_WINDOW_DAYS
-from storage.models import Achievement, Agency, Approval, Issuer, Lattice, LatticeRole, Stack
+from storage.models import (
+    Achievement,
+    Agency,
+    Approval,
+    Issuer,
+    Lattice,
+    LatticeRole,
+    Stack,
+)
 
 
 @dataclass(frozen=True)
@@ -157,13 +168,107 @@ async def resolve_stack_ref(
     return current or named
 
 
+# --- naming a stack, a lattice, or what a rule names: by UUID or by IRI ----------------------
+
+
+def _id_in(value: str, prefix: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.removeprefix(prefix)) if value.startswith(prefix) else None
+    except ValueError:
+        return None
+
+
+async def stack_named(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    value: str,
+    field: Location,
+    missing: type[DomainError] = InvalidInput,
+) -> Stack:
+    """The revision of one of the agency's stacks that `value` names, by its UUID or its IRI;
+    anything else is `missing` (InvalidInput in a body, NotFound in a query) at `field`."""
+    named = check_reference(value, "a stack", field) or _id_in(value, f"{public_url}/stacks/")
+    row = await session.get(Stack, named) if named else None
+    if row is None or row.agency_id != agency.id:
+        raise missing(f"no stack {value} of this agency", field=field)
+    return row
+
+
+async def lattice_named(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    value: str,
+    field: Location,
+    missing: type[DomainError] = InvalidInput,
+) -> Lattice:
+    """One of the agency's lattices, by its UUID or its IRI (as `stack_named`)."""
+    named = check_reference(value, "a lattice", field) or _id_in(value, f"{public_url}/lattices/")
+    row = await session.get(Lattice, named) if named else None
+    if row is None or row.agency_id != agency.id:
+        raise missing(f"no lattice {value} of this agency", field=field)
+    return row
+
+
+# The keys `parse_rule` looks for, in its order: only the part of a rule it reads is resolved.
+_RULE_KEYS = ("achievement", "stack", "approvedFor", "criterion", "atLeast", "all", "any")
+
+
+async def canonical_rule(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    document: Any,
+    location: Location = ("rule",),
+    *,
+    depth: int = 1,
+) -> Any:
+    """`document` naming every achievement and stack by IRI, the form rules are stored and
+    compared in, whether the request named it by UUID or by IRI: resolved here, once, so
+    the rest of the domain sees IRIs only. A stack must be the agency's. The rest is for
+    `parse_rule` and `rule_leaves` to judge: what they would not read is left as it is."""
+    if depth > MAX_RULE_DEPTH or not isinstance(document, Mapping):
+        return document
+    rule = dict(document)
+    key = next((key for key in _RULE_KEYS if key in rule), None)
+    here = (*location, key) if key else location
+    match key, rule.get(key) if key else None:
+        case "achievement", str(value):
+            rule[key] = await achievement_iri(session, public_url, value, here)
+        case "stack", str(value):
+            named = await stack_named(session, public_url, agency, value, here)
+            rule[key] = stack_url(public_url, named.id)
+        case "atLeast", _ if isinstance(rule.get("of"), list):
+            rule["of"] = [
+                await _achievement(session, public_url, item, (*location, "of", index))
+                for index, item in enumerate(rule["of"])
+            ]
+        case "all" | "any", list(children):
+            rule[key] = [
+                await canonical_rule(
+                    session, public_url, agency, child, (*here, index), depth=depth + 1
+                )
+                for index, child in enumerate(children)
+            ]
+    return rule
+
+
+async def _achievement(session: AsyncSession, public_url: str, value: Any, field: Location) -> Any:
+    if not isinstance(value, str):
+        return value  # not an identifier at all: parse_rule says so
+    return await achievement_iri(session, public_url, value, field)
+
+
 async def _current_of_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> Stack | None:
     return await session.scalar(
         select(Stack).where(Stack.lineage_id == lineage_id, Stack.is_current.is_(True))
     )
 
 
-async def _validate(session: AsyncSession, agency: Agency, details: StackDetails) -> Rule:
+async def _validate(
+    session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
+) -> Rule:
     if details.window_days is not None and not 1 <= details.window_days <= MAX_WINDOW_DAYS:
         raise InvalidInput(
             f"windowDays must be between 1 and {MAX_WINDOW_DAYS} (100 years)",
@@ -173,13 +278,15 @@ async def _validate(session: AsyncSession, agency: Agency, details: StackDetails
         await check_purpose(session, agency, details.purpose)
     if details.approval_at not in APPROVAL_AT:
         raise InvalidInput('approvalAt must be "earned" or "evaluation"', field=("approvalAt",))
-    return parse_rule(details.rule)
+    rule = parse_rule(await canonical_rule(session, public_url, agency, details.rule))
+    check_stack_leaves(rule, details.purpose)
+    return rule
 
 
 async def create_stack(
     session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
 ) -> Stack:
-    rule = await _validate(session, agency, details)
+    rule = await _validate(session, public_url, agency, details)
     stack_id = uuid.uuid4()
     await _check_rule(session, public_url, agency, rule, None)
     row = Stack(id=stack_id, agency_id=agency.id, lineage_id=stack_id, revision=1, is_current=True)
@@ -200,7 +307,7 @@ async def revise_stack(
     current = await get_stack(session, agency, stack_id)
     if not current.is_current:
         raise InvalidInput("this is an old revision; revise the current one", field=("stackId",))
-    rule = await _validate(session, agency, details)
+    rule = await _validate(session, public_url, agency, details)
     await _check_rule(session, public_url, agency, rule, current.lineage_id)
     current.is_current = False
     row = Stack(
@@ -293,7 +400,9 @@ async def create_lattice(
             raise InvalidInput(
                 f"precedes names unknown roles: {', '.join(unknown)}", field=(*location, "precedes")
             )
-        rule = parse_rule(role.rule, (*location, "rule"))
+        document = await canonical_rule(session, public_url, agency, role.rule, (*location, "rule"))
+        rule = parse_rule(document, (*location, "rule"))
+        await check_role_leaves(session, agency, rule, (*location, "rule"))
         await _check_achievements(session, public_url, agency, achievements_of(rule))
         for ref in stacks_of(rule):
             await resolve_stack_ref(session, public_url, agency, ref)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from app.deps import AgencyCaller, RequireAgency, Session, State
 from app.foreign_status import status_source
 from app.routers.credentials import issued_json
+from badges.achievements import achievement_iri
 from badges.agencies import (
     ApprovalDecision,
     agency_educator,
@@ -32,12 +33,12 @@ from badges.stacks import (
     StackDetails,
     create_lattice,
     create_stack,
-    get_lattice,
-    get_stack,
     lattice_document,
+    lattice_named,
     list_stacks,
     revise_stack,
     stack_document,
+    stack_named,
     stack_url,
 )
 from badges.submissions import content_of, record_submission
@@ -56,7 +57,7 @@ from schemas.api.agencies import (
     StackIn,
     SubmissionIn,
 )
-from storage.models import Approval, Educator
+from storage.models import Approval, Educator, Stack
 from verification.context import RecipientQuery
 from verification.inputs import InputError, read_presented
 from verification.report import Verdict
@@ -91,10 +92,16 @@ def _approval_out(row: Approval) -> ApprovalOut:
 @router.post(
     "/approvals", status_code=201, response_model=ApprovalOut, response_model_by_alias=True
 )
-async def approve(body: ApprovalIn, caller: Registrar, session: Session) -> ApprovalOut:
-    """Record a vetting decision on an achievement (any issuer's) for one purpose."""
+async def approve(
+    body: ApprovalIn, caller: Registrar, session: Session, state: State
+) -> ApprovalOut:
+    """Record a vetting decision on an achievement (any issuer's, by IRI; this service's
+    also by UUID) for one purpose."""
+    achievement = await achievement_iri(
+        session, state.settings.public_url, body.achievement_id, ("achievementId",)
+    )
     decision = ApprovalDecision(
-        body.achievement_id,
+        achievement,
         body.purpose,
         body.decision,
         body.effective_from,
@@ -299,11 +306,13 @@ async def evaluate_educator(
         "at": at.isoformat(),
     }
     if body.stack_id:
-        stack = await get_stack(session, caller.agency, _uuid(body.stack_id, "stackId"))
+        stack = await _target_stack(session, public_url, caller, body.stack_id)
         answer["stack"] = stack_document(public_url, stack, caller.issuer.name)
         answer |= evaluation_json(await evaluator.stack(stack))
         return answer
-    lattice = await get_lattice(session, caller.agency, _uuid(body.lattice_id, "latticeId"))
+    lattice = await lattice_named(
+        session, public_url, caller.agency, str(body.lattice_id), ("latticeId",), NotFound
+    )
     roles = [role for role in lattice.roles if body.role in (None, role.key)]
     if not roles:
         raise InvalidInput(f"lattice has no role {body.role!r}", field=("role",))
@@ -315,11 +324,12 @@ async def evaluate_educator(
     return answer
 
 
-def _uuid(value: str | None, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} must be a UUID", field=(field,)) from None
+async def _target_stack(
+    session: Session, public_url: str, caller: AgencyCaller, stack_id: str
+) -> Stack:
+    """The stack (the revision named) an evaluation or award is for. Another agency's is as
+    unknown as one that never was: a 404, as for the educator the request names."""
+    return await stack_named(session, public_url, caller.agency, stack_id, ("stackId",), NotFound)
 
 
 @router.post("/submissions", status_code=201)
@@ -406,7 +416,7 @@ async def award_stack(
     if not body.stack_id:
         raise InvalidInput("stack credentials are awarded for a stackId", field=("stackId",))
     evaluator, _, _ = await _evaluation_context(body, caller, session, state)
-    stack = await get_stack(session, caller.agency, _uuid(body.stack_id, "stackId"))
+    stack = await _target_stack(session, state.settings.public_url, caller, body.stack_id)
     result = await evaluator.stack(stack)
     if not result.met:
         raise Conflict(
@@ -438,9 +448,14 @@ async def export_clr(
     she has completed, with the constituent credentials and their associations."""
     evaluator, _, _ = await _evaluation_context(body, caller, session, state)
     public_url = state.settings.public_url
+    only = (
+        (await _target_stack(session, public_url, caller, body.stack_id)).lineage_id
+        if body.stack_id
+        else None
+    )
     completed = []
     for stack in await list_stacks(session, caller.agency):
-        if body.stack_id and str(stack.id) != body.stack_id:
+        if only is not None and stack.lineage_id != only:
             continue
         result = await evaluator.stack(stack)
         if result.met:

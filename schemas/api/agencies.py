@@ -8,10 +8,11 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field, model_validator
 
 from schemas.api.base import MAX_WINDOW_DAYS, ApiModel, AwareDatetime, TextBlock, TextLine
+from schemas.api.rules import AchievementRef, LatticeRef, RuleDocument, StackRef
 
 
 class ApprovalIn(ApiModel):
-    achievement_id: str = Field(min_length=3, max_length=2000, description="Achievement IRI.")
+    achievement_id: AchievementRef
     purpose: str
     decision: Literal["approved", "declined", "proposed"] = "approved"
     effective_from: AwareDatetime | None = None
@@ -20,6 +21,7 @@ class ApprovalIn(ApiModel):
 
 
 class ApprovalOut(ApprovalIn):
+    achievement_id: str = Field(description="The achievement's IRI.")
     id: str
     decided_by: str | None
 
@@ -76,8 +78,8 @@ class StackIn(ApiModel):
     code: TextLine = Field(min_length=1, max_length=100)
     name: TextLine = Field(min_length=1, max_length=500)
     description: TextBlock | None = Field(default=None, max_length=10_000)
-    rule: dict[str, Any] = Field(
-        description='e.g. {"atLeast": 3, "of": [achievement IRIs]}; a group may say '
+    rule: RuleDocument = Field(
+        description='e.g. {"atLeast": 3, "of": [achievement UUIDs or IRIs]}; a group may say '
         '"shareCredentials": true to let one MC count toward several of its parts'
     )
     window_days: int | None = Field(
@@ -101,9 +103,9 @@ class RoleIn(ApiModel):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: TextLine = Field(min_length=1, max_length=500)
     description: TextBlock | None = Field(default=None, max_length=10_000)
-    rule: dict[str, Any] = Field(
-        description='e.g. {"all": [{"stack": stack IRI}, ...]}: each MC counts toward one '
-        'stack of the role unless the group says "shareCredentials": true'
+    rule: RuleDocument = Field(
+        description='e.g. {"all": [{"stack": stack UUID or IRI}, {"criterion": key}]}: each MC '
+        'counts toward one stack of the role unless the group says "shareCredentials": true'
     )
     precedes: list[str] = Field(default_factory=list, description="Keys of later roles.")
 
@@ -116,8 +118,8 @@ class LatticeIn(ApiModel):
 
 class EvaluationIn(ApiModel):
     educator: EducatorRef
-    stack_id: str | None = None
-    lattice_id: str | None = None
+    stack_id: StackRef | None = None
+    lattice_id: LatticeRef | None = None
     role: str | None = Field(default=None, description="A role key of lattice_id.")
     at: AwareDatetime | None = Field(default=None, description="Evaluation date (default now).")
     verify_proofs: bool = Field(default=True, description="Re-check each credential's proof.")

@@ -21,6 +21,7 @@ from app.routers.state_queries.common import (
     refresh,
     streamed,
 )
+from badges.achievements import achievement_iri
 from badges.completion_rules import Target
 from badges.errors import Conflict, InvalidInput, NotFound
 from badges.evaluation_runs import not_evaluated
@@ -45,6 +46,7 @@ from badges.state_queries import (
     holders_page,
     last_run,
 )
+from schemas.api.rules import ACHIEVEMENT_REF
 from schemas.api.state_queries import (
     HolderOut,
     HoldersOut,
@@ -210,7 +212,7 @@ async def achievement_holders_route(
     state: State,
     listing: Listed,
     achievement_id: Annotated[
-        str | None, Query(alias="achievementId", max_length=2000, description="Its IRI.")
+        str | None, Query(alias="achievementId", max_length=2000, description=ACHIEVEMENT_REF)
     ] = None,
 ) -> Any:
     """Educators holding an achievement (or any MC approved for a purpose, or any of one
@@ -223,6 +225,9 @@ async def achievement_holders_route(
             field=("achievementId",),
         )
     public_url = state.settings.public_url
+    if achievement_id is not None:
+        where = ("achievementId",)
+        achievement_id = await achievement_iri(session, public_url, achievement_id, where, NotFound)
     await refresh(state, caller.agency)
     provider = await find_issuer(session, listing.issuer)
     page = Page.of(listing, 1, "achievement", achievement_id, *_filters(listing))

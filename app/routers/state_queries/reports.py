@@ -26,10 +26,9 @@ from app.routers.state_queries.common import (
 )
 from badges.agencies import approvals_of
 from badges.completion_rules import TargetKind
-from badges.errors import InvalidInput
+from badges.errors import InvalidInput, NotFound
 from badges.rule_book import ApprovalBook
-from badges.stack_completions import current_stack
-from badges.stacks import get_stack, list_stacks, role_url, stack_url
+from badges.stacks import list_stacks, role_url, stack_named, stack_url
 from badges.state_queries import Expiring, expiring, expiring_page
 from badges.state_reports import (
     COMPLETED_GROUPS,
@@ -42,6 +41,7 @@ from badges.state_reports import (
     earned_report,
 )
 from schemas.api.base import ApiDatetime
+from schemas.api.rules import STACK_REF
 from schemas.api.state_queries import ExpiringOut, ExpiringPageOut, ReportOut
 from storage.models import Lattice
 
@@ -165,7 +165,9 @@ async def expiring_soon(
     state: State,
     listing: Listed,
     days: Annotated[int, Query(description="Lapsing within this many days of `at`.")],
-    stack_id: Annotated[uuid.UUID | None, Query(alias="stackId")] = None,
+    stack_id: Annotated[
+        str | None, Query(alias="stackId", max_length=2000, description=STACK_REF)
+    ] = None,
 ) -> Any:
     """Educators whose stacks or roles lapse within `days` (a counted credential expires,
     leaves the window or loses its approval, and the rest no longer meets the rule), for
@@ -176,8 +178,10 @@ async def expiring_soon(
     public_url = state.settings.public_url
     target: tuple[TargetKind, uuid.UUID] | None = None
     if stack_id is not None:
-        stack = await current_stack(session, await get_stack(session, caller.agency, stack_id))
-        target = ("stack", stack.lineage_id)
+        named = await stack_named(
+            session, public_url, caller.agency, stack_id, ("stackId",), NotFound
+        )
+        target = ("stack", named.lineage_id)
     page = Page.of(listing, 4, "expiring", days, target, listing.district)
     query = expiring(caller.agency, page.at, days, listing.district, target, _after(page.after))
     targets = await report_targets(session, public_url, caller)
