@@ -18,9 +18,10 @@ from app.negotiation import JWT, VC_LD_JSON, preferred
 from app.problems import domain_problem, problem, validation_errors
 from app.routers.pages import credential_page, prefers_html
 from app.state import ServiceState
+from badges.achievements import bare_uuid, own_achievement_id
 from badges.claims import Claim, ClaimContext, send_claims
 from badges.credential_document import Evidence
-from badges.errors import DomainError, NotFound
+from badges.errors import DomainError, InvalidInput, NotFound
 from badges.issuing import Award, IssuedCredential, issue_batch, issue_credential
 from badges.recipients import Recipient
 from badges.results import ResultInput
@@ -33,10 +34,24 @@ Issuing = Annotated[Provider, Depends(RequireScopes("credentials:issue"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-def to_award(body: AwardIn, idempotency_key: str | None) -> Award:
+def own_achievement(public_url: str, value: str) -> uuid.UUID:
+    """The achievement an award names, by its UUID or its IRI on this service."""
+    named = bare_uuid(value) or own_achievement_id(public_url, value)
+    if named is None:
+        raise InvalidInput(
+            "achievementId must name one of this service's achievements: its UUID or its IRI"
+            f" ({public_url}/achievements/<uuid>)",
+            field=("achievementId",),
+        )
+    return named
+
+
+def to_award(body: AwardIn, idempotency_key: str | None, public_url: str) -> Award:
     recipient = body.recipient
+    achievement = own_achievement(public_url, body.achievement_id)
+    body = body.model_copy(update={"achievement_id": str(achievement)})  # one form, one hash
     return Award(
-        achievement_id=body.achievement_id,
+        achievement_id=achievement,
         recipient=Recipient(
             email=str(recipient.email) if recipient.email else None,
             educator_id=recipient.educator_id,
@@ -104,7 +119,11 @@ async def issue(
     """Award an achievement: returns the signed OpenBadgeCredential and its VC-JWT."""
     issuer = await issuer_of(slug, provider, session)
     issued = await issue_credential(
-        session, state.issuing, issuer, provider.client, to_award(body, idempotency_key)
+        session,
+        state.issuing,
+        issuer,
+        provider.client,
+        to_award(body, idempotency_key, state.settings.public_url),
     )
     if issued.created and body.notify_recipient and body.recipient.email:
         claim = Claim(str(body.recipient.email), issued.id, issued.document)
@@ -140,7 +159,10 @@ async def issue_many(
         if isinstance(item, DomainError):
             awards.append(item)
         else:
-            awards.append(to_award(item, item.idempotency_key))
+            try:
+                awards.append(to_award(item, item.idempotency_key, state.settings.public_url))
+            except DomainError as error:
+                awards.append(error)
     valid = [award for award in awards if isinstance(award, Award)]
     outcomes = iter(await issue_batch(session, state.issuing, issuer, provider.client, valid))
     parts = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
 from pydantic import EmailStr, Field, HttpUrl, model_validator
@@ -53,7 +52,11 @@ class ResultIn(ApiModel):
 
 
 class AwardIn(ApiModel):
-    achievement_id: uuid.UUID
+    achievement_id: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="One of this issuer's achievements: its UUID or its IRI.",
+    )
     recipient: RecipientIn
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=100)
     results: list[ResultIn] = Field(default_factory=list, max_length=100)

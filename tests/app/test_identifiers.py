@@ -332,3 +332,38 @@ async def test_another_agencys_stack_is_unknown_by_uuid_as_by_iri(
         (422, "rule.stack"),
         (422, "rule.stack"),
     ]
+
+
+async def test_an_award_names_its_achievement_by_uuid_or_iri_alike(provider: Provider) -> None:
+    achievement = await provider.create_achievement(name="Questioning strategies")
+    by_uuid = await provider.issue(achievement["id"])
+    by_iri = await provider.issue(achievement["url"])
+    assert by_uuid.status_code == by_iri.status_code == 201, by_iri.text
+    named = [
+        response.json()["credential"]["credentialSubject"]["achievement"]["id"]
+        for response in (by_uuid, by_iri)
+    ]
+    assert named == [achievement["url"], achievement["url"]]
+
+    elsewhere = await provider.issue("https://elsewhere.example/achievements/" + achievement["id"])
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["errors"][0]["field"] == "achievementId"
+
+
+async def test_a_retry_may_name_the_achievement_the_other_way(provider: Provider) -> None:
+    """The same award, its achievement spelt as UUID then as IRI, is the same request."""
+    achievement = await provider.create_achievement(name="Wait time")
+    key = {"Idempotency-Key": f"retry-{achievement['id']}"}
+    body = {"recipient": {"email": "teacher@example.org"}}
+    first = await provider.http.post(
+        f"/v1/issuers/{provider.slug}/credentials",
+        json=body | {"achievementId": achievement["id"]},
+        headers=key,
+    )
+    again = await provider.http.post(
+        f"/v1/issuers/{provider.slug}/credentials",
+        json=body | {"achievementId": achievement["url"]},
+        headers=key,
+    )
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
