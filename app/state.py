@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
+from badges.approved_providers import ApprovedProviders
 from badges.foreign_status import StatusCache
 from badges.issuers import KeyVault
 from badges.issuing import IssuingContext
@@ -42,6 +43,8 @@ class ServiceState:
     verifier: Verifier
     own_credentials: OwnCredentials
     mailer: Mailer
+    # The verifier's registry of agencies' approved providers; `changed()` after a change.
+    approved_providers: ApprovedProviders
     # Status readings of credentials issued elsewhere, reused for 5 minutes (README).
     foreign_status: StatusCache = field(default_factory=StatusCache)
 
@@ -67,7 +70,9 @@ def load_master_key(settings: Settings) -> MasterKey:
 
 
 def build_verifier(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    approved_providers: ApprovedProviders | None = None,
 ) -> tuple[SafeFetcher, Verifier]:
     """One outbound client for the whole process, and a verifier that answers this
     service's own keys and status lists from the database, and what the operator's trust
@@ -104,7 +109,11 @@ def build_verifier(
         return isinstance(issuer_id, str) and issuer_id.startswith(own)
 
     registries = IssuerRegistries(
-        [OwnIssuers(lambda issuer_id: issuer_id.startswith(own)), *trust.registries]
+        [
+            OwnIssuers(lambda issuer_id: issuer_id.startswith(own)),
+            *trust.registries,
+            approved_providers or ApprovedProviders(sessions),
+        ]
     )
     verifier = Verifier(
         fetcher=outbound,
@@ -119,7 +128,8 @@ def build_verifier(
 def build_state(settings: Settings) -> ServiceState:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = create_session_factory(engine)
-    fetcher, verifier = build_verifier(settings, sessions)
+    approved_providers = ApprovedProviders(sessions)
+    fetcher, verifier = build_verifier(settings, sessions, approved_providers)
     return ServiceState(
         settings=settings,
         engine=engine,
@@ -130,6 +140,7 @@ def build_state(settings: Settings) -> ServiceState:
         verifier=verifier,
         own_credentials=OwnCredentials(sessions, settings.public_url, OWN_CREDENTIALS_CACHED),
         mailer=build_mailer(settings),
+        approved_providers=approved_providers,
     )
 
 

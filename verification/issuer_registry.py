@@ -4,8 +4,9 @@ A valid signature bound to the issuer's DID proves the DID signed; it does not p
 DID belongs to "Digital Promise". That is what issuer registries are for: the Digital
 Credentials Consortium's registries (the format verifier-core and the Learner Credential
 Wallet read: `{"registry": {"<did>": {"name", "url", "location"}}}`), and, for this
-service, its own issuers. A registry only adds knowledge: an issuer it does not list is
-reported, never made invalid, because most genuine issuers are in no registry at all.
+service, its own issuers and the providers state agencies approved. A registry only adds
+knowledge: an issuer it does not list is reported, never made invalid, because most genuine
+issuers are in no registry at all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +24,15 @@ class KnownIssuer:
     issuer_id: str
     name: str | None
     source: str  # who lists it, in words: "this Lattice service", "registry acme.json"
+    # What the listing says, when more than "listed by <source> as <name>" (an agency's
+    # approval and since when).
+    statement: str | None = None
+
+    @property
+    def told(self) -> str:
+        if self.statement is not None:
+            return self.statement
+        return f"listed by {self.source}" + (f" as {self.name}" if self.name else "")
 
 
 class IssuerRegistry(Protocol):
@@ -36,8 +47,9 @@ class IssuerRegistry(Protocol):
         unlisted issuer worth a warning."""
         ...
 
-    async def lookup(self, issuer_id: str) -> KnownIssuer | None:
-        """The registry's entry for `issuer_id`, or None when it does not list it."""
+    async def lookup(self, issuer_id: str, at: datetime) -> KnownIssuer | None:
+        """The registry's entry for `issuer_id` on the verification date `at`, or None when
+        it does not list it then."""
         ...
 
 
@@ -77,7 +89,7 @@ class StaticIssuerRegistry:
             raise RegistryFileError(f"{path}: cannot be read as JSON ({error})") from None
         return cls.from_document(document, f"registry {path.name}")
 
-    async def lookup(self, issuer_id: str) -> KnownIssuer | None:
+    async def lookup(self, issuer_id: str, at: datetime) -> KnownIssuer | None:
         return self._entries.get(issuer_id)
 
 
@@ -90,12 +102,13 @@ class OwnIssuers:
     def __init__(self, is_own: Callable[[str], bool]) -> None:
         self._is_own = is_own
 
-    async def lookup(self, issuer_id: str) -> KnownIssuer | None:
+    async def lookup(self, issuer_id: str, at: datetime) -> KnownIssuer | None:
         return KnownIssuer(issuer_id, None, self.description) if self._is_own(issuer_id) else None
 
 
 class IssuerRegistries:
-    """Several registries asked in order; the first that lists an issuer answers."""
+    """Several registries asked in order; every one that lists an issuer is told (this
+    service's own issuer may also be a provider an agency approved)."""
 
     def __init__(self, registries: Iterable[IssuerRegistry]) -> None:
         self.registries: Sequence[IssuerRegistry] = tuple(registries)
@@ -108,9 +121,17 @@ class IssuerRegistries:
     def lists_other_issuers(self) -> bool:
         return any(registry.lists_other_issuers for registry in self.registries)
 
-    async def lookup(self, issuer_id: str) -> KnownIssuer | None:
-        for registry in self.registries:
-            found = await registry.lookup(issuer_id)
-            if found is not None:
-                return found
-        return None
+    async def lookup(self, issuer_id: str, at: datetime) -> KnownIssuer | None:
+        found = [
+            entry
+            for registry in self.registries
+            if (entry := await registry.lookup(issuer_id, at)) is not None
+        ]
+        if len(found) < 2:
+            return found[0] if found else None
+        return KnownIssuer(
+            issuer_id,
+            next((entry.name for entry in found if entry.name), None),
+            ", ".join(entry.source for entry in found),
+            "; ".join(entry.told for entry in found),
+        )

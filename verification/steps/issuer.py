@@ -30,13 +30,13 @@ class KnownIssuerStep:
                 CheckStatus.NOT_APPLICABLE,
                 "not looked up: the credential is not shown to be signed by its issuer",
             )
-        found = await registry.lookup(issuer)
+        found = await registry.lookup(issuer, ctx.now)
         if found is None and not registry.lists_other_issuers:
             return result(
                 self,
                 CheckStatus.NOT_APPLICABLE,
-                f"not one of {registry.description}'s issuers, and no issuer registry is "
-                "configured for others",
+                f"not listed by {registry.description}, and no issuer registry is configured "
+                "for others",
             )
         if found is None:
             return result(
@@ -44,5 +44,4 @@ class KnownIssuerStep:
                 CheckStatus.WARNING,
                 f"{issuer} is not listed by {registry.description}",
             )
-        named = f" as {found.name}" if found.name else ""
-        return result(self, CheckStatus.PASSED, f"{issuer} is listed by {found.source}{named}")
+        return result(self, CheckStatus.PASSED, f"{issuer} is {found.told}")
