@@ -206,7 +206,7 @@ _STATE_WORDS: Final[dict[str, tuple[str, str]]] = {
     "mismatch": ("Not issued to the person named", "✗"),
     "verified": ("Verified", "✓"),
     "invalid": ("Invalid", "✗"),
-    "known": ("Listed by a registry this verifier trusts", "✓"),
+    "known": ("Listed by a registry this verifier trusts, or approved by a state agency", "✓"),
     "not_listed": ("Not listed by any registry this verifier trusts", "!"),
     "not_checked": ("Not checked", "\N{EN DASH}"),
 }
@@ -234,7 +234,8 @@ _MEANINGS: Final[dict[str, str]] = {
     "recipient": "It was issued to the person you named (only checked if you name someone).",
     "endorsements": "Endorsements of it by third parties are genuine.",
     "contained_credentials": "Each credential a learner record (CLR) carries is genuine.",
-    "known_issuer": "A registry this verifier trusts lists the issuer (names who it is).",
+    "known_issuer": "A registry this verifier trusts lists the issuer (names who it is), or a "
+    "state agency using this service has approved it as a provider.",
 }
 
 
