@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.known_issuers import AgencyApprovedProviders
 from app.settings import Settings
 from badges.approved_providers import ApprovedProviders
 from badges.foreign_status import StatusCache
@@ -15,6 +16,7 @@ from badges.issuers import KeyVault
 from badges.issuing import IssuingContext
 from badges.mail import Mailer, SmtpSettings
 from badges.signing import Signer
+from badges.stacks import badge_alignments
 from keys.did_web import did_web_for
 from keys.master import MasterKey
 from schemas.contexts import register_contexts
@@ -55,6 +57,7 @@ class ServiceState:
             vault=self.vault,
             signer=self.signer,
             default_jwt_algorithm="EdDSA" if self.settings.default_jwt_alg == "EdDSA" else "RS256",
+            alignments=badge_alignments,
         )
 
     async def close(self) -> None:
@@ -112,7 +115,7 @@ def build_verifier(
         [
             OwnIssuers(lambda issuer_id: issuer_id.startswith(own)),
             *trust.registries,
-            approved_providers or ApprovedProviders(sessions),
+            AgencyApprovedProviders(approved_providers or ApprovedProviders(sessions)),
         ]
     )
     verifier = Verifier(

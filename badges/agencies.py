@@ -23,7 +23,14 @@ from badges.completion_marks import educators_changed
 from badges.errors import Conflict, InvalidInput, NotFound
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
 from badges.purposes import check_purpose
-from badges.recipients import EDUCATOR_ID_TYPE, Recipient, lookup_key, plain_identifiers
+from badges.recipients import (
+    Recipient,
+    plain_identifiers,
+)
+from formats.identity import (
+    EDUCATOR_ID_TYPE,
+    lookup_key,
+)
 from storage.models import (
     Agency,
     Approval,

@@ -4,7 +4,7 @@ approved since 2025-01-01").
 
 Approving a provider is knowledge about an issuer, not a judgement on its credentials: the
 verifier names the agencies that approve an issuer and says nothing more of one no agency
-lists (`ApprovedProviders.lists_other_issuers` is false).
+lists (`app.known_issuers.AgencyApprovedProviders.lists_other_issuers` is false).
 
 History: an approval is a period (`valid_from`, `valid_until`). Withdrawing closes the
 period with one conditional UPDATE, at the time given or now, never earlier: a withdrawal
@@ -28,11 +28,10 @@ from typing import Final, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.credential_document import xsd_datetime
 from badges.errors import Conflict, InvalidInput, NotFound
+from formats.dates import xsd_datetime
 from storage.models import Agency, ApprovedProvider, Issuer
 from storage.session import begin_write
-from verification.issuer_registry import KnownIssuer
 
 # Seconds the verifier reuses the approved providers it loaded. A change made through this
 # process is seen at once (`ApprovedProviders.changed`); one made through another worker
@@ -230,15 +229,22 @@ class _Approval:
         )
 
 
+@dataclass(frozen=True)
+class ProviderApproval:
+    """What the approvals say of one issuer on one date."""
+
+    issuer_id: str
+    name: str  # as the (first) approving agency names the provider
+    statement: str  # "issued by a provider the Texas Education Agency (TX) has approved since …"
+
+
 class ApprovedProviders:
-    """Every agency's approved providers as an issuer registry (`IssuerRegistry`).
+    """Every agency's approved providers, as the verifier asks about them (the app offers
+    them to it as an issuer registry: `app.known_issuers`).
 
     All periods are kept in memory (a few per provider and agency) and loaded again at most
     every `fresh_for` seconds, or on the next lookup after `changed()`. Concurrent lookups
     that find the copy due share one load."""
-
-    description = "the providers state agencies approved"
-    lists_other_issuers = False
 
     def __init__(
         self,
@@ -260,7 +266,9 @@ class ApprovedProviders:
         before the change is not taken as fresh."""
         self._generation += 1
 
-    async def lookup(self, issuer_id: str, at: datetime) -> KnownIssuer | None:
+    async def approval(self, issuer_id: str, at: datetime) -> ProviderApproval | None:
+        """Who approves `issuer_id` as a provider on `at`, in words; None when no agency
+        does."""
         approving: dict[uuid.UUID, _Approval] = {}
         for item in (await self._current()).get(issuer_id, ()):
             if in_force(item, at):
@@ -268,12 +276,7 @@ class ApprovedProviders:
         if not approving:
             return None
         found = sorted(approving.values(), key=lambda item: item.agency)
-        return KnownIssuer(
-            issuer_id,
-            found[0].name,
-            self.description,
-            "; ".join(item.words for item in found),
-        )
+        return ProviderApproval(issuer_id, found[0].name, "; ".join(item.words for item in found))
 
     def _fresh(self) -> bool:
         return (

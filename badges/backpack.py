@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.issuers import KeyVault
 from badges.ob_clients import digest
-from badges.recipients import (
+from badges.teachers import BadgeScope, badge_scope, email_key, verified_keys
+from formats.identity import (
     EDUCATOR_ID_TYPE,
     identity_matches,
     lookup_key,
     normalise_email,
 )
-from badges.teachers import BadgeScope, badge_scope, email_key, verified_keys
 from keys.vc_jwt import VcJwtError, decode_unverified
 from storage.models import Credential, HeldCredential, Teacher
 

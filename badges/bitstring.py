@@ -1,4 +1,5 @@
-"""W3C Bitstring Status List encoding, and the permutation that spreads indices over a list.
+"""W3C Bitstring Status List bits: encoding a list (issuing), decoding one and reading a
+bit (verification), and the permutation that spreads indices over a list.
 
 Bit order follows the Recommendation: index 0 is the most significant (left-most) bit of the
 first byte. `encodedList` is "u" (multibase base64url, no padding) + the GZIP of the bits.
@@ -7,11 +8,12 @@ first byte. `encodedList` is "u" (multibase base64url, no padding) + the GZIP of
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import hashlib
 import hmac
 import zlib
-from typing import Final
+from typing import Any, Final
 
 # 131,072 entries (16 KiB): the Recommendation's minimum for herd privacy.
 LIST_SIZE: Final = 131_072
@@ -84,3 +86,27 @@ def _feistel(seed: bytes, value: int) -> int:
         digest = hmac.new(seed, message, hashlib.sha256).digest()
         left, right = right, left ^ (int.from_bytes(digest[:2], "big") & _HALF_MASK)
     return (left << _HALF_BITS) | right
+
+
+def decode_bitstring(encoded: Any, max_bytes: int) -> bytes:
+    """The raw bitstring of `encodedList`; ValueError if malformed or too large."""
+    if not isinstance(encoded, str) or not encoded:
+        raise ValueError('"encodedList" must be a non-empty string')
+    # Bitstring Status List: multibase "u" + base64url; StatusList2021: base64url alone.
+    text = encoded[1:] if encoded.startswith("u") else encoded
+    try:
+        compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError('"encodedList" is not base64url') from None
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        raw = inflater.decompress(compressed, max_bytes + 1)
+    except zlib.error as error:
+        raise ValueError(f'"encodedList" is not GZIP data: {error}') from None
+    if len(raw) > max_bytes:
+        raise ValueError(f"the status list inflates past {max_bytes} bytes; refused")
+    return raw
+
+
+def bit_is_set(bitstring: bytes, index: int) -> bool:
+    return bool(bitstring[index // 8] >> (7 - index % 8) & 1)

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.issuers import KeyVault
 from badges.mail import Mailer
-from badges.recipients import normalise_email
 from badges.teachers import CLAIM, TooManyRequests, start_sign_in
+from formats.identity import normalise_email
 
 logger = logging.getLogger("lattice.claims")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from formats.dates import xsd_datetime
 from schemas.contexts import (
     OB3_ACHIEVEMENT_CREDENTIAL_SCHEMA,
     OB3_CONTEXT,
@@ -51,11 +52,6 @@ class CredentialContent:
     evidence: Sequence[Evidence] = ()
     valid_until: datetime | None = None
     awarded_date: datetime | None = None
-
-
-def xsd_datetime(moment: datetime) -> str:
-    """Second precision, `Z`: what JWT NumericDates and every verifier round-trip exactly."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_credential(content: CredentialContent) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from badges.achievements import achievement_url
 from badges.agencies import approved_at
 from badges.copies import not_a_copy
-from badges.credential_document import xsd_datetime
 from badges.criteria import criterion_names, recorded_holdings
 from badges.foreign_status import (
     Foreign,
@@ -54,7 +53,7 @@ from badges.stack_rules import (
 )
 from badges.stacks import policy_of, resolve_stack_ref
 from badges.status_changes import Event, Standing, standing_of
-from badges.teachers import BadgeScope
+from formats.dates import xsd_datetime
 from storage.models import (
     Agency,
     Approval,
@@ -69,6 +68,17 @@ from storage.models import (
 )
 from storage.models.ob_api import HeldCredential as BackpackCredential
 
+
+class TeacherScope(Protocol):
+    """Which credentials issued here are the teacher's (`badges.teachers.BadgeScope`, the
+    one rule every view of her badges uses; a teacher's account is the wallets' concern)."""
+
+    @property
+    def teacher_id(self) -> uuid.UUID: ...
+
+    def owns(self) -> ColumnElement[bool]: ...
+
+
 # Re-checks a stored credential's proof: None when it holds, otherwise why not.
 ProofCheck = Callable[[str], Awaitable[str | None]]
 
@@ -76,7 +86,7 @@ ProofCheck = Callable[[str], Awaitable[str | None]]
 async def teacher_holdings(
     session: AsyncSession,
     public_url: str,
-    scope: BadgeScope,
+    scope: TeacherScope,
     at: datetime,
     status: StatusSource | None = None,
 ) -> list[HeldCredential]:

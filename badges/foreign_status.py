@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from badges.completion_marks import educators_changed
-from badges.credential_document import xsd_datetime
 from badges.status_changes import Standing
+from formats.dates import xsd_datetime
 from storage.bulk import chunks
 from storage.models import (
     Educator,

@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.achievements import achievement_url
 from badges.copies import not_a_copy
-from badges.credential_document import xsd_datetime
 from badges.criteria import recorded_holdings
 from badges.evaluation import counts_from, relevant_achievements
 from badges.foreign_status import StatusSource, held_ref, observe, problems_at, submitted_ref
 from badges.rule_book import Holding
 from badges.stack_rules import CRITERION_PREFIX, ROLE_HOLD_PREFIX
 from badges.status_changes import Event, Standing, standing_of
+from formats.dates import xsd_datetime
 from storage.bulk import chunks
 from storage.models import (
     Agency,

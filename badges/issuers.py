@@ -216,3 +216,7 @@ def profile_document(public_url: str, issuer: Issuer) -> dict[str, Any]:
         "@context": [VC2_CONTEXT, OB3_CONTEXT],
         **profile(issuer, issuer_did(public_url, issuer)),
     }
+
+
+def credential_url(public_url: str, credential_id: uuid.UUID) -> str:
+    return f"{public_url}/credentials/{credential_id}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -36,6 +36,7 @@ from badges.credential_document import CredentialContent, Evidence, build_creden
 from badges.errors import Conflict, DomainError, InvalidInput, NotFound
 from badges.issuers import (
     KeyVault,
+    credential_url,
     current_key,
     issuer_did,
     issuer_did_key,
@@ -45,7 +46,6 @@ from badges.issuers import (
 from badges.recipients import Identity, Recipient, identities_for, validate_recipient
 from badges.results import ResultInput, build_results
 from badges.signing import SignedCredential, Signer, SigningKeys
-from badges.stacks import badge_alignments
 from badges.status_lists import (
     StatusEntry,
     allocate,
@@ -68,6 +68,16 @@ from storage.models import (
 from storage.session import begin_write, engine_of, write_transaction
 
 JwtAlgorithm = Literal["RS256", "EdDSA"]
+# (session, public URL, achievement IRI) -> the alignments its badge carries.
+Alignments = Callable[[AsyncSession, str, str], Awaitable[list[dict[str, Any]]]]
+
+
+async def no_alignments(
+    _session: AsyncSession, _public_url: str, _iri: str
+) -> list[dict[str, Any]]:
+    return []
+
+
 DidMethod = Literal["web", "key"]
 # Clocks of providers and of this service differ a little; more than this is a mistake.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -81,6 +91,9 @@ class IssuingContext:
     vault: KeyVault
     signer: Signer
     default_jwt_algorithm: JwtAlgorithm = "RS256"
+    # The OB `Alignment`s of the stacks and lattice roles an achievement counts toward:
+    # state policy's to say (`badges.stacks.badge_alignments`), issuing's to embed.
+    alignments: Alignments = no_alignments
 
 
 @dataclass(frozen=True)
@@ -122,10 +135,6 @@ class Prepared:
     valid_from: datetime
     status_entries: list[StatusEntry] = field(default_factory=list)
     created: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
-
-
-def credential_url(public_url: str, credential_id: uuid.UUID) -> str:
-    return f"{public_url}/credentials/{credential_id}"
 
 
 async def issue_credential(
@@ -302,6 +311,7 @@ def _settle(job: _StoreJob, outcome: IssuedCredential | Exception) -> None:
 
 async def _with_stacks(
     session: AsyncSession,
+    alignments: Alignments,
     public_url: str,
     achievement: dict[str, Any],
     cache: dict[str, list[dict[str, Any]]] | None,
@@ -310,7 +320,7 @@ async def _with_stacks(
     iri = achievement["id"]
     found = cache.get(iri) if cache is not None else None
     if found is None:
-        found = await badge_alignments(session, public_url, iri)
+        found = await alignments(session, public_url, iri)
         if cache is not None:
             cache[iri] = found
     if found:
@@ -341,7 +351,11 @@ async def prepare(
         credential_id=credential_url(ctx.public_url, credential_id),
         issuer=profile(issuer, issuer_id),
         achievement=await _with_stacks(
-            session, ctx.public_url, achievement_json(ctx.public_url, achievement), alignments
+            session,
+            ctx.alignments,
+            ctx.public_url,
+            achievement_json(ctx.public_url, achievement),
+            alignments,
         ),
         valid_from=valid_from,
         subject_id=award.recipient.did,

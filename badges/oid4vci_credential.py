@@ -36,9 +36,12 @@ from badges.oid4vci import (
 from badges.wallet_credentials import check_reissuable, reissue_to_holder
 from keys.did_jwk import did_jwk_for
 from keys.jose import JwsError, VerifyingKey, any_public_key_from_jwk, verify_compact_jws
+from keys.resolution import (
+    KeyResolutionError,
+    KeyResolver,
+)
 from keys.vc_jwt import VcJwtError, decode_unverified
 from storage.models import CNonce, Credential, Oid4vciIssuance, PreAuthorizedCode
-from verification.resolvers import KeyResolutionError, KeyResolver
 
 
 @dataclass(frozen=True)

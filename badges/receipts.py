@@ -33,7 +33,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.credential_document import xsd_datetime
 from badges.errors import Conflict
 from badges.issuers import (
     IssuerDetails,
@@ -45,6 +44,7 @@ from badges.issuers import (
     published_key,
 )
 from badges.issuing import IssuingContext
+from formats.dates import xsd_datetime
 from keys.data_integrity import sign_document
 from keys.did_web import multikey_id
 from keys.keypair import KeyAlgorithm

@@ -1,25 +1,28 @@
 """Recipients as OB 3.0 `IdentityObject`s: e-mail and state educator ID, salted and hashed.
 
 A teacher's e-mail address or license number must not be readable from a badge she shares,
-yet whoever already knows it (an employer, a state) must be able to check it:
-`identityHash` = "sha256$" + hex(sha256(value + salt)) with a fresh random salt per value
-(OB 3.0 §9.3). The plain name, if given, is shown as an unhashed `name` identifier, the
-only place OB 3.0 has for it.
+yet whoever already knows it (an employer, a state) must be able to check it: the hashing
+is `formats.identity`'s, which verification shares. The plain name, if given, is shown as
+an unhashed `name` identifier, the only place OB 3.0 has for it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from badges.errors import InvalidInput
+from formats.identity import (
+    EDUCATOR_ID_TYPE,
+    educator_identifier,
+    hash_identity,
+    lookup_key,
+    normalise_email,
+)
 
-EDUCATOR_ID_TYPE: Final = "ext:StateEducatorId"
 _STATE = re.compile(r"^[A-Z]{2}$")
 _EDUCATOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$")
 _DID = re.compile(r"^did:[a-z0-9]+:\S+$")
@@ -52,46 +55,6 @@ class Identity:
         if self.salt is not None:
             document["salt"] = self.salt
         return document
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def educator_identifier(state: str, educator_id: str) -> str:
-    """`TX:1234567`: a license number means nothing without the state that issued it."""
-    return f"{state.strip().upper()}:{educator_id.strip()}"
-
-
-def lookup_key(secret: bytes, identity_type: str, value: str) -> str:
-    """A keyed hash of a normalised identifier, equal wherever the same value appears.
-
-    The credential's own salted hash differs per credential (so badges cannot be linked);
-    this one, kept only in the database, lets an agency find an educator's credentials
-    without the plain e-mail or license number ever being stored.
-    """
-    message = f"{identity_type}\n{value}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def hash_identity(value: str, salt: str) -> str:
-    return "sha256$" + hashlib.sha256((value + salt).encode("utf-8")).hexdigest()
-
-
-def identity_matches(identity: Mapping[str, Any], value: str) -> bool:
-    """Whether an `IdentityObject` (as JSON) names `value` (already normalised)."""
-    stored = identity.get("identityHash")
-    if not isinstance(stored, str):
-        return False
-    if not identity.get("hashed"):
-        return hmac.compare_digest(stored, value)
-    salt = identity.get("salt") or ""
-    if stored.startswith("sha256$"):
-        return hmac.compare_digest(stored.lower(), hash_identity(value, str(salt)))
-    if stored.startswith("md5$"):
-        digest = hashlib.md5((value + str(salt)).encode(), usedforsecurity=False).hexdigest()
-        return hmac.compare_digest(stored.lower(), "md5$" + digest)
-    return False
 
 
 def plain_identifiers(recipient: Recipient) -> list[tuple[str, str]]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from badges.credential_document import xsd_datetime
 from badges.stack_rules import (
     AchievementLeaf,
     Evaluation,
@@ -32,6 +31,7 @@ from badges.stack_rules import (
     rule_shape,
     stacks_of,
 )
+from formats.dates import xsd_datetime
 from storage.models import Approval
 
 

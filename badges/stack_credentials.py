@@ -20,15 +20,18 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.credential_document import CredentialContent, Evidence, build_credential, xsd_datetime
+from badges.credential_document import (
+    CredentialContent,
+    Evidence,
+    build_credential,
+)
 from badges.errors import InvalidInput
-from badges.issuers import profile
+from badges.issuers import credential_url, profile
 from badges.issuing import (
     Award,
     IssuedCredential,
     IssuingContext,
     Prepared,
-    credential_url,
     flush_issued,
     issue_prepared,
     record_credential,
@@ -37,6 +40,7 @@ from badges.issuing import (
 from badges.recipients import Recipient, identities_for
 from badges.stack_rules import HeldCredential
 from badges.stacks import stack_url
+from formats.dates import xsd_datetime
 from schemas.contexts import OB3_CONTEXT, VC2_CONTEXT
 from storage.models import Client, Credential, Issuer, Stack, SubmittedCredential
 

@@ -45,8 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.bitstring import LIST_SIZE, empty_bits, encode_list, permute
-from badges.credential_document import xsd_datetime
 from badges.issuers import KeyVault, current_key, issuer_did, published_key
+from formats.dates import xsd_datetime
 from keys.data_integrity import sign_document
 from keys.did_web import DID_WEB_PREFIX, jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm, KeyPair

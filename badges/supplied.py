@@ -15,21 +15,20 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.credential_document import xsd_datetime
 from badges.data_model import Version, check_data_model
 from badges.errors import InvalidInput
-from badges.issuers import issuer_did, issuer_did_key
+from badges.issuers import credential_url, issuer_did, issuer_did_key
 from badges.issuing import (
     DidMethod,
     IssuedCredential,
     IssuingContext,
-    credential_url,
     flush_issued,
     record_credential,
     signing_keys,
 )
 from badges.recipients import Identity
 from badges.status_lists import PURPOSES, Purpose, StatusEntry, allocate, credential_status
+from formats.dates import xsd_datetime
 from schemas.contexts import DATA_INTEGRITY_CONTEXT, VC1_CONTEXT, VC2_CONTEXT
 from storage.models import Client, Issuer
 

@@ -23,7 +23,11 @@ from sqlalchemy.orm import aliased
 
 from badges.errors import DomainError, InvalidInput, NotFound
 from badges.issuers import KeyVault
-from badges.recipients import EDUCATOR_ID_TYPE, lookup_key, normalise_email
+from formats.identity import (
+    EDUCATOR_ID_TYPE,
+    lookup_key,
+    normalise_email,
+)
 from storage.models import (
     Agency,
     Credential,

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from badges.errors import InvalidInput
+from schemas.api.vetting import MAX_CRITERIA, MAX_SCALE
 
-MAX_CRITERIA: Final = 50
-MAX_SCALE: Final = 100
 _KEY: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 

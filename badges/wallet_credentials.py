@@ -27,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from badges.copies import record_copy
 from badges.credential_document import Evidence
 from badges.errors import Conflict, InvalidInput
+from badges.issuers import credential_url
 from badges.issuing import (
     DidMethod,
     IssuedCredential,
     IssuingContext,
     JwtAlgorithm,
-    credential_url,
     flush_issued,
     record_credential,
     signing_keys,

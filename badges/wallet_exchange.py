@@ -38,9 +38,12 @@ from badges.issuing import IssuingContext
 from badges.wallet_credentials import is_did, reissue_to_holder
 from keys.data_integrity import PROOF_TYPE, ProofResult, verify_document
 from keys.legacy_suites import ED25519_SIGNATURE_2020, verify_ed25519_signature_2020
+from keys.resolution import (
+    KeyResolutionError,
+    KeyResolver,
+)
 from schemas.contexts import VC2_CONTEXT
 from storage.models import Credential, Teacher, WalletExchange
-from verification.resolvers import KeyResolutionError, KeyResolver
 
 EXCHANGE_LIFETIME: Final = timedelta(minutes=15)
 AUTHENTICATION: Final = "authentication"

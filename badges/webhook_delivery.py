@@ -30,8 +30,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.issuers import KeyVault
-from badges.issuing import credential_url
+from badges.issuers import KeyVault, credential_url
 from badges.webhooks import secret_context
 from keys.master import KeyDecryptionError
 from storage.models import Issuer, WebhookDelivery, WebhookSubscription

@@ -6,6 +6,11 @@ local=...))` then `await verifier.verify(presented)` -> `VerificationReport`.
 
 from __future__ import annotations
 
+from keys.resolution import (
+    KeyResolutionError,
+    KeyResolver,
+    ResolvedKey,
+)
 from verification.context import RecipientQuery
 from verification.fetch import FetchedDocument, Fetcher, FetchError, FetchSettings, SafeFetcher
 from verification.inputs import InputError, InputLimits, Presented, read_presented
@@ -21,9 +26,6 @@ from verification.report import (
 )
 from verification.resolvers import (
     CompositeResolver,
-    KeyResolutionError,
-    KeyResolver,
-    ResolvedKey,
     default_resolver,
 )
 from verification.status import BitstringStatusListChecker, StatusChecker, StatusResult

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
+from keys.resolution import ResolvedKey
 from verification.fetch import Fetcher
 from verification.inputs import InputLimits, Presented
 from verification.report import CheckResult, CheckStatus, CredentialFormat, Dimension, Verdict
-from verification.resolvers import CompositeResolver, ResolvedKey
+from verification.resolvers import CompositeResolver
 
 if TYPE_CHECKING:
     from verification.issuer_registry import IssuerRegistry

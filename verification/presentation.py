@@ -28,12 +28,15 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from keys.data_integrity import PROOF_TYPE, verify_document
+from keys.resolution import (
+    KeyResolutionError,
+    KeyResolver,
+)
 from verification.context import ProofOutcome
 from verification.inputs import InputError, InputLimits, check_credential_object
 from verification.model import VC1_CONTEXT, VC2_CONTEXT, as_list, id_of, parse_datetime, types_of
 from verification.pipeline import Verifier
 from verification.report import CheckResult, CheckStatus, VerificationReport
-from verification.resolvers import KeyResolutionError, KeyResolver
 
 AUTHENTICATION: Final = "authentication"
 CRYPTOSUITE: Final = "eddsa-rdfc-2022"

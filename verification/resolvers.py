@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import urlsplit
 
 from keys.did_jwk import DID_JWK_PREFIX, jwk_from_did_jwk
@@ -27,41 +26,8 @@ from keys.ecdsa_rdfc_2019 import P256_PUB_HEADER, decode_p256_public_key
 from keys.jose import VerifyingKey, any_public_key_from_jwk
 from keys.keypair import jwk_thumbprint
 from keys.multikey import DID_KEY_PREFIX, decode_ed25519_public_key, decode_multibase
+from keys.resolution import KeyLister, KeyResolutionError, KeyResolver, ResolvedKey
 from verification.fetch import Fetcher, FetchError
-
-
-class KeyResolutionError(Exception):
-    """No key for a reference; `unreachable` when the network, not the reference, failed."""
-
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-@dataclass(frozen=True)
-class ResolvedKey:
-    id: str
-    controller: str
-    public_key: VerifyingKey
-
-
-class KeyResolver(Protocol):
-    async def resolve(
-        self, key_ref: str, *, purpose: str = "assertionMethod"
-    ) -> ResolvedKey | None:
-        """The key `key_ref` names, None if this resolver does not handle such references."""
-        ...
-
-
-@runtime_checkable
-class KeyLister(Protocol):
-    """A resolver that can also list every key a DID document names for a purpose."""
-
-    async def keys_of(
-        self, did: str, *, purpose: str = "assertionMethod"
-    ) -> list[ResolvedKey] | None:
-        """The keys `did` lists for `purpose`; None if this resolver does not handle `did`."""
-        ...
 
 
 def listed_keys(document: Mapping[str, Any], purpose: str) -> list[ResolvedKey]:

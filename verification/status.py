@@ -25,15 +25,13 @@ keys. The entry and bit rules are shared with the service's own-list reader
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
+from badges.bitstring import bit_is_set, decode_bitstring
 from verification.fetch import Fetcher, FetchError
 from verification.inputs import InputError, InputLimits, Presented, read_presented
 from verification.model import issuer_id, subject_of, types_of, valid_from, valid_until
@@ -182,30 +180,6 @@ def parse_entry(entry: Mapping[str, Any]) -> ListEntry | str:
     if isinstance(messages, str):
         return messages
     return ListEntry(url, purpose, index, size, messages)
-
-
-def decode_bitstring(encoded: Any, max_bytes: int) -> bytes:
-    """The raw bitstring of `encodedList`; ValueError if malformed or too large."""
-    if not isinstance(encoded, str) or not encoded:
-        raise ValueError('"encodedList" must be a non-empty string')
-    # Bitstring Status List: multibase "u" + base64url; StatusList2021: base64url alone.
-    text = encoded[1:] if encoded.startswith("u") else encoded
-    try:
-        compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError('"encodedList" is not base64url') from None
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        raw = inflater.decompress(compressed, max_bytes + 1)
-    except zlib.error as error:
-        raise ValueError(f'"encodedList" is not GZIP data: {error}') from None
-    if len(raw) > max_bytes:
-        raise ValueError(f"the status list inflates past {max_bytes} bytes; refused")
-    return raw
-
-
-def bit_is_set(bitstring: bytes, index: int) -> bool:
-    return bool(bitstring[index // 8] >> (7 - index % 8) & 1)
 
 
 def read_status(bitstring: bytes, first_bit: int, size: int) -> int:

@@ -4,11 +4,10 @@ staff, reviews, decisions, and the audit trail."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, StrictInt
 
-from badges.vetting_rubric import MAX_CRITERIA, MAX_SCALE
 from schemas.api.base import ApiModel, AwareDatetime, TextBlock, TextLine
 
 HttpUrlText = Annotated[TextLine, Field(max_length=2000, pattern=r"^https?://\S+$")]
@@ -22,6 +21,10 @@ AgencyRef = Annotated[
     ),
 ]
 States = Literal["submitted", "in_review", "approved", "declined", "withdrawn"]
+
+# A rubric's bounds (`badges.vetting_rubric` checks them for the domain too).
+MAX_CRITERIA: Final = 50
+MAX_SCALE: Final = 100
 
 
 # --- rubric ----------------------------------------------------------------------------------

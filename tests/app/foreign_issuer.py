@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from badges.recipients import hash_identity
+from formats.identity import hash_identity
 from tests.builders import unsigned_open_badge
 from tests.verification.support import (
     DidKeyIssuer,

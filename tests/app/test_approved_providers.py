@@ -233,7 +233,7 @@ async def test_the_verifier_reloads_providers_once_its_copy_is_due(
     issuer = DidKeyIssuer()
     now = datetime.now(UTC)
 
-    assert await registry.lookup(issuer.did, now) is None  # loads: none yet
+    assert await registry.approval(issuer.did, now) is None  # loads: none yet
     async with transaction(sessions) as session:
         session.add(
             ApprovedProvider(
@@ -245,9 +245,9 @@ async def test_the_verifier_reloads_providers_once_its_copy_is_due(
             )
         )
     seconds[0] = 9.9
-    stale = await registry.lookup(issuer.did, now)
+    stale = await registry.approval(issuer.did, now)
     seconds[0] = 10.0
-    fresh = await registry.lookup(issuer.did, now)
+    fresh = await registry.approval(issuer.did, now)
 
     assert stale is None
     assert fresh is not None and fresh.statement is not None
@@ -260,7 +260,7 @@ async def test_a_change_in_this_process_is_seen_at_once(
     registry = ApprovedProviders(sessions, clock=lambda: 0.0)  # never due by time
     issuer = DidKeyIssuer()
     now = datetime.now(UTC)
-    assert await registry.lookup(issuer.did, now) is None
+    assert await registry.approval(issuer.did, now) is None
     async with transaction(sessions) as session:
         session.add(
             ApprovedProvider(
@@ -274,7 +274,7 @@ async def test_a_change_in_this_process_is_seen_at_once(
 
     registry.changed()
 
-    assert await registry.lookup(issuer.did, now) is not None
+    assert await registry.approval(issuer.did, now) is not None
 
 
 async def _agency_id(session: AsyncSession, agency: AgencyClient) -> uuid.UUID:

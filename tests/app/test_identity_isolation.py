@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
-from badges.recipients import EDUCATOR_ID_TYPE
+from formats.identity import EDUCATOR_ID_TYPE
 from keys.data_integrity import sign_document
 from keys.multikey import did_key_for, did_key_verification_method
 from storage.session import transaction

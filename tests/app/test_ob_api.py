@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 
 from badges.issuers import KeyVault
 from badges.ob_clients import OB_SCOPES
-from badges.recipients import hash_identity
 from badges.teachers import email_key, open_session, redeem_code, start_sign_in, teacher_for_code
+from formats.identity import hash_identity
 from keys.data_integrity import sign_document
 from keys.keypair import KeyAlgorithm, KeyPair
 from keys.multikey import did_key_for, did_key_verification_method

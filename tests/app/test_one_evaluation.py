@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from badges.educator_progress import educator_progress
 from badges.issuers import KeyVault
-from badges.recipients import hash_identity
 from badges.teacher_progress import teacher_progress
 from badges.teachers import email_key
+from formats.identity import hash_identity
 from keys.data_integrity import sign_document
 from keys.multikey import did_key_for, did_key_verification_method
 from storage.models import Agency, Educator, Teacher, TeacherIdentifier

@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from badges.recipients import hash_identity
+from formats.identity import hash_identity
 from keys.data_integrity import sign_document
 from keys.multikey import did_key_for, did_key_verification_method
 from tests.builders import unsigned_open_badge

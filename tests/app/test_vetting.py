@@ -14,8 +14,8 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from badges.issuers import IssuerDetails, KeyVault, create_issuer
-from badges.recipients import hash_identity
 from badges.vetting_rubric import DEFAULT_RUBRIC
+from formats.identity import hash_identity
 from keys.data_integrity import sign_document
 from keys.multikey import did_key_for, did_key_verification_method
 from storage.session import transaction

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from badges import backpack
 from badges.issuers import KeyVault
-from badges.recipients import EDUCATOR_ID_TYPE, lookup_key
 from badges.teachers import claim_educator_id, redeem_code, start_sign_in, teacher_for_code
+from formats.identity import (
+    EDUCATOR_ID_TYPE,
+    lookup_key,
+)
 from storage.models import HeldCredential, Teacher
 from storage.session import transaction
 from tests.conftest import Provider

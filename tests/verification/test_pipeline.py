@@ -257,7 +257,7 @@ async def test_did_web_issuer_resolved_over_http(
 
 async def test_local_resolver_answers_first_without_http() -> None:
     """The service injects a resolver for its own issuers: no round trip to itself."""
-    from verification.resolvers import ResolvedKey
+    from keys.resolution import ResolvedKey
 
     issuer = DidKeyIssuer()
     did = "did:web:lattice.example:issuers:dp"

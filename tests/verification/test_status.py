@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 
+from badges.bitstring import (
+    bit_is_set,
+    decode_bitstring,
+)
 from tests.verification.support import (
     DidKeyIssuer,
     LocalServer,
@@ -18,7 +22,6 @@ from tests.verification.support import (
     status_entry,
 )
 from verification import SafeFetcher, Verdict, Verifier
-from verification.status import bit_is_set, decode_bitstring
 
 # The shared builders, under the names these tests (and two other modules) use.
 encoded_list = encoded_status_bits

@@ -19,9 +19,13 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from keys.jose import JwsError, VerifyingKey, any_public_key_from_jwk, verify_compact_jws
+from keys.resolution import (
+    KeyResolutionError,
+    ResolvedKey,
+)
 from verification.context import ProofOutcome, RunContext
 from verification.model import id_of, issuer_id, parse_datetime, subject_of
-from verification.resolvers import KeyResolutionError, ResolvedKey, key_from_issuer_jwks
+from verification.resolvers import key_from_issuer_jwks
 
 ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
 HEADER_MEMBERS: Final = frozenset({"alg", "kid", "jwk", "typ"})

@@ -27,11 +27,14 @@ from keys.legacy_suites import (
     verify_ed25519_signature_2020,
     verify_eddsa_2022,
 )
+from keys.resolution import (
+    KeyResolutionError,
+    ResolvedKey,
+)
 from schemas.contexts import is_known_context
 from verification.context import ProofOutcome, RunContext, result
 from verification.model import as_list, context_urls
 from verification.report import CheckResult, CheckStatus, Dimension
-from verification.resolvers import KeyResolutionError, ResolvedKey
 from verification.steps.jsonld import unknown_context_message
 from verification.steps.jwt_proof import check_jwt
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from badges.recipients import (
+from formats.identity import (
     EDUCATOR_ID_TYPE,
     educator_identifier,
     identity_matches,
