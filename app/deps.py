@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.state import ServiceState
-from badges.agencies import agency_of
-from badges.clients import authenticate_token
 from badges.errors import Forbidden
-from badges.issuers import get_issuer
+from badges.issuers.clients import authenticate_token
+from badges.issuers.issuers import get_issuer
+from badges.policy.agencies import agency_of
 from storage.models import Agency, Client, Issuer
 
 

@@ -1,4 +1,4 @@
-"""The status check behind `badges.foreign_status`: the service's verifier reads a stored
+"""The status check behind `badges.policy.foreign_status`: the service's verifier reads a stored
 credential's `credentialStatus` from its issuer's status lists (fetched through the
 verifier's guarded, max-age-honouring fetcher, and verified like any credential)."""
 
@@ -7,8 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.state import ServiceState
-from badges.foreign_status import Reading, StatusCheck, StatusSource
-from badges.status_changes import Standing
+from badges.policy.foreign_status import (
+    Reading,
+    StatusCheck,
+    StatusSource,
+)
+from badges.status.status_changes import Standing
 from verification.inputs import InputError, read_presented
 from verification.pipeline import Verifier
 from verification.report import CheckStatus, Verdict

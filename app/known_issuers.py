@@ -1,6 +1,6 @@
 """The agencies' approved providers offered to the verifier as one more issuer registry.
 
-The domain (`badges.approved_providers`) knows who approved whom and since when; the
+The domain (`badges.policy.approved_providers`) knows who approved whom and since when; the
 verifier knows what a registry is. This adapter, in the layer that wires the two, keeps
 them from importing each other.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from badges.approved_providers import ApprovedProviders
+from badges.policy.approved_providers import ApprovedProviders
 from verification.issuer_registry import KnownIssuer
 
 

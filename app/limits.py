@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.imsx import IMS_PREFIX, status_info
 from app.problems import field_path
-from badges.data_model import MAX_DEPTH
 from badges.errors import InvalidInput
+from badges.issuing.data_model import MAX_DEPTH
 
 
 class BodyTooLarge(HTTPException):
@@ -100,7 +100,7 @@ async def _refuse(send: Send, limit: int, path: str) -> None:
 # --- nesting ---------------------------------------------------------------------------------
 # Every JSON parser and walker of this service (json, pydantic, JSON-LD, our own) recurses
 # once per level, so a body nested 10,000 deep would exhaust the stack wherever it is read.
-# The limit is the VC-API issuer's for a credential (badges.data_model.MAX_DEPTH): each
+# The limit is the VC-API issuer's for a credential (badges.issuing.data_model.MAX_DEPTH): each
 # top-level member of a body nests at most MAX_DEPTH levels, the member itself counted.
 MAX_BODY_DEPTH: Final = MAX_DEPTH + 1  # + the body's own object or array
 # Bodies that are never JSON: forms and files (binary bytes would count as brackets).

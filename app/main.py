@@ -12,33 +12,45 @@ from app import imsx, openapi, problems
 from app.heap import freeze_start_up_objects
 from app.limits import BodySizeLimit, NestingLimit
 from app.routers import (
+    docs,
+    health,
+    pages,
+    webhooks,
+)
+from app.routers.issuing import (
     achievements,
-    agency,
     badge_images,
     credentials,
+    issuers,
+    oauth,
+    status,
+)
+from app.routers.policy import (
+    agency,
     criteria,
     curated_list,
     districts,
-    health,
-    issuers,
-    oauth,
-    ob_api,
-    ob_oauth,
-    pages,
     providers,
     stacks,
     state_queries,
-    status,
-    teacher,
+    vetting,
+)
+from app.routers.verification import (
     vc_api_verify,
     verify,
-    vetting,
+)
+from app.routers.wallets import (
+    ob_api,
+    ob_oauth,
+    teacher,
     wallets,
-    webhooks,
 )
 from app.settings import Settings, get_settings
 from app.state import ServiceState, build_state
-from badges.webhook_delivery import DeliveryConfig, DeliveryWorker
+from badges.webhooks.delivery import (
+    DeliveryConfig,
+    DeliveryWorker,
+)
 
 
 def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
@@ -73,6 +85,9 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         summary="Open Badges 3.0 micro-credentials for educators: issue, verify, stack.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by app.routers.docs from an installed package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     if state is not None:
         app.state.lattice = state
@@ -104,6 +119,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         wallets,
         health,
         pages,
+        docs,
     ):
         app.include_router(module.router)
     # The last added runs first: a body over the size limit is cut off before its nesting

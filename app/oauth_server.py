@@ -1,7 +1,7 @@
 """The part of an authlib `AuthorizationServer` that every server of this service shares.
 
 authlib's server is synchronous and framework-neutral: each request builds its own server
-around rows loaded beforehand (see `app.routers.oauth`), lets authlib run the protocol, and
+around rows loaded beforehand (see `app.routers.issuing.oauth`), lets authlib run the protocol, and
 stores what it produced afterwards on the request's async session. So the framework hooks
 do nothing here but hand values back: the token authlib generated is kept on the server.
 """

@@ -5,7 +5,7 @@ tokens rotated on use, RFC 7009 revocation and RFC 7591 dynamic registration wit
 initial access token; clients authenticate with `client_secret_basic` only.
 
 authlib's server API is synchronous and the database is async, so, as for the provider
-token endpoint (`app.routers.oauth`), one server object is built per request around the
+token endpoint (`app.routers.issuing.oauth`), one server object is built per request around the
 rows the request names (loaded beforehand), and it records what authlib decided — a code
 to keep, a token issued, a refresh token rotated, a token revoked, a replay seen — for the
 router to store afterwards on the request's session.
@@ -41,7 +41,7 @@ from authlib.oauth2.rfc7591 import (
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from app.oauth_server import RequestScopedServer
-from badges.ob_clients import (
+from badges.wallets.ob_clients import (
     SUPPORTED_SCOPES,
     code_is_live,
     digest,

@@ -29,9 +29,9 @@ from app.declared import DECLARED_SCHEMAS, OID4VCI_BEARER
 from app.deps import PROVIDER_OAUTH, TEACHER_APP_OAUTH, SecurityRequirement
 from app.imsx import IMS_PREFIX
 from app.problems import PROBLEM_JSON
-from app.routers.ob_oauth import SCOPE_TEXT
-from badges.clients import ALL_SCOPES
-from badges.ob_clients import OB_SCOPES
+from app.routers.wallets.ob_oauth import SCOPE_TEXT
+from badges.issuers.clients import ALL_SCOPES
+from badges.wallets.ob_clients import OB_SCOPES
 
 # What each provider or agency scope lets a client do (the consent it stands for).
 PROVIDER_SCOPE_TEXT: Final = {

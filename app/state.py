@@ -10,13 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.known_issuers import AgencyApprovedProviders
 from app.settings import Settings
-from badges.approved_providers import ApprovedProviders
-from badges.foreign_status import StatusCache
-from badges.issuers import KeyVault
-from badges.issuing import IssuingContext
-from badges.mail import Mailer, SmtpSettings
-from badges.signing import Signer
-from badges.stacks import badge_alignments
+from badges.issuers.issuers import KeyVault
+from badges.issuing.issuing import IssuingContext
+from badges.issuing.signing import Signer
+from badges.policy.approved_providers import ApprovedProviders
+from badges.policy.foreign_status import StatusCache
+from badges.policy.stacks import badge_alignments
+from badges.wallets.mail import (
+    Mailer,
+    SmtpSettings,
+)
 from keys.did_web import did_web_for
 from keys.master import MasterKey
 from schemas.contexts import register_contexts

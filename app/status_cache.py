@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
 from app.negotiation import JWT, VC_LD_JSON
-from badges.status_lists import jwt_etag
+from badges.status.status_lists import jwt_etag
 from storage.models import Issuer, StatusList
 
 # VC-JOSE-COSE: a VCDM 2.0 credential secured as a JWT.

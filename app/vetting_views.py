@@ -12,9 +12,12 @@ from fastapi import Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cursors import decode, encode, fingerprint
-from app.routers.state_queries.common import cursor_moment, cursor_uuid
-from badges.vetting_parties import Requester
-from badges.vetting_queries import (
+from app.routers.policy.state_queries.common import (
+    cursor_moment,
+    cursor_uuid,
+)
+from badges.policy.vetting_parties import Requester
+from badges.policy.vetting_queries import (
     agency_names,
     events_of,
     outcome_of,
@@ -22,7 +25,10 @@ from badges.vetting_queries import (
     review_counts,
     reviews_of,
 )
-from badges.vetting_rubric import below_pass, parse_rubric
+from badges.policy.vetting_rubric import (
+    below_pass,
+    parse_rubric,
+)
 from schemas.api.vetting import (
     VettingDetailOut,
     VettingEventOut,

@@ -23,13 +23,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from pyld import jsonld  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pyld import jsonld
 
-from keys.data_integrity import sign_document, verify_document  # noqa: E402
-from keys.multikey import did_key_verification_method  # noqa: E402
-from schemas.contexts import document_loader  # noqa: E402
-from schemas.jsonld import canonicalize, canonicalize_proof_config, expand  # noqa: E402
+from keys.data_integrity import sign_document, verify_document
+from keys.multikey import did_key_verification_method
+from schemas.contexts import document_loader
+from schemas.jsonld import canonicalize, canonicalize_proof_config, expand
 
 REF = ROOT / "tests" / "fixtures" / "interop" / "ref.json"
 

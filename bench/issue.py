@@ -49,9 +49,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from load import hammer  # noqa: E402  (bench/load.py, next to this script)
-from pg import start_postgres, stop_postgres  # noqa: E402  (bench/pg.py)
-from service import (  # noqa: E402  (bench/service.py, next to this script)
+from load import hammer
+from pg import start_postgres, stop_postgres
+from service import (
     LATTICE,
     Service,
     access_token,
@@ -62,10 +62,19 @@ from service import (  # noqa: E402  (bench/service.py, next to this script)
     stop_service,
 )
 
-from badges.credential_document import CredentialContent, build_credential  # noqa: E402
-from badges.recipients import Recipient, identities_for  # noqa: E402
-from badges.signing import SigningKeys, sign_credential  # noqa: E402
-from keys.keypair import KeyAlgorithm, KeyPair  # noqa: E402
+from badges.issuing.credential_document import (
+    CredentialContent,
+    build_credential,
+)
+from badges.issuing.recipients import (
+    Recipient,
+    identities_for,
+)
+from badges.issuing.signing import (
+    SigningKeys,
+    sign_credential,
+)
+from keys.keypair import KeyAlgorithm, KeyPair
 
 INTEROP = ROOT.parent / "shared" / "interop"
 LIBRARY_URL = "http://127.0.0.1:8000"

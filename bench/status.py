@@ -37,9 +37,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from load import Client, get, hammer  # noqa: E402  (bench/load.py)
-from pg import start_postgres, stop_postgres  # noqa: E402  (bench/pg.py)
-from service import (  # noqa: E402  (bench/service.py, next to this script)
+from load import Client, get, hammer
+from pg import start_postgres, stop_postgres
+from service import (
     Service,
     access_token,
     create_achievement,
@@ -48,7 +48,10 @@ from service import (  # noqa: E402  (bench/service.py, next to this script)
     stop_service,
 )
 
-from badges.bitstring import decode_list, get_bit  # noqa: E402
+from formats.bitstring import (
+    decode_list,
+    get_bit,
+)
 
 
 async def get_rate(

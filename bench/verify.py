@@ -65,7 +65,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from issue import (  # noqa: E402  (bench/issue.py, next to this script)
+from issue import (
     INTEROP,
     LIBRARY_DID,
     Rate,
@@ -74,9 +74,9 @@ from issue import (  # noqa: E402  (bench/issue.py, next to this script)
     percentiles_ms,
     unsigned_credential,
 )
-from load import Reply, hammer, post_json  # noqa: E402  (bench/load.py)
-from pg import start_postgres, stop_postgres  # noqa: E402  (bench/pg.py)
-from service import (  # noqa: E402
+from load import Reply, hammer, post_json
+from pg import start_postgres, stop_postgres
+from service import (
     LATTICE,
     Service,
     access_token,
@@ -87,14 +87,17 @@ from service import (  # noqa: E402
     stop_service,
 )
 
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.state import build_state  # noqa: E402
-from badges.signing import SigningKeys, sign_credential  # noqa: E402
-from keys.did_web import PublishedKey, build_did_document, did_web_document_url  # noqa: E402
-from keys.keypair import KeyPair  # noqa: E402
-from verification import Verifier  # noqa: E402
-from verification.fetch import MappedFetcher  # noqa: E402
+from app.main import create_app
+from app.settings import Settings
+from app.state import build_state
+from badges.issuing.signing import (
+    SigningKeys,
+    sign_credential,
+)
+from keys.did_web import PublishedKey, build_did_document, did_web_document_url
+from keys.keypair import KeyPair
+from verification import Verifier
+from verification.fetch import MappedFetcher
 
 HELPER = ROOT / "tests" / "interop_helpers" / "issue_variant.mjs"
 WARMUP = 10
@@ -193,7 +196,7 @@ async def profiled(work: Callable[[], Awaitable[object]]) -> pstats.Stats:
 HOTSPOTS: Final = (
     ("whole request (ASGI app)", "starlette/applications.py", "__call__"),
     ("  session + transaction dependency", "app/deps.py", "get_session"),
-    ("  own_credential: stored credential", "app/routers/verify.py", "own_credential"),
+    ("  own_credential: stored credential", "app/routers/verification/verify.py", "own_credential"),
     ("  verifier pipeline", "verification/pipeline.py", "_run"),
     *(
         (f"    step {name}", f"verification/steps/{name}.py", "run")

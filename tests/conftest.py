@@ -27,8 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
 from app.settings import Settings
-from badges.clients import create_client
-from badges.issuers import IssuerDetails, KeyVault, create_issuer
+from badges.issuers.clients import create_client
+from badges.issuers.issuers import (
+    IssuerDetails,
+    KeyVault,
+    create_issuer,
+)
 from keys.master import MasterKey
 from storage import migrate
 from storage.models import Issuer
@@ -255,7 +259,7 @@ class AgencyClient:
 async def make_agency(
     server: str, sessions: async_sessionmaker[AsyncSession], vault: KeyVault, name: str
 ) -> AgencyClient:
-    from badges.agencies import create_agency
+    from badges.policy.agencies import create_agency
 
     slug = f"agency-{uuid.uuid4().hex[:10]}"
     async with transaction(sessions) as session:

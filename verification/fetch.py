@@ -3,7 +3,7 @@
 A verifier fetches what strangers point it at (DID documents, key documents, status lists,
 credential URLs), so every request is checked as if hostile: https only (unless
 `allow_insecure_http`), every resolved address of the host must be public as
-`verification.addresses` judges it (unless `allow_private_networks`), the same checks on
+`net.addresses` judges it (unless `allow_private_networks`), the same checks on
 every redirect hop, configured prefixes (e.g. the service's own admin routes) refused,
 bodies streamed and cut at `max_bytes`, a short timeout, few redirects. Responses are cached
 in memory by their Cache-Control `max-age` (`no-store` honoured) and revalidated with `ETag`.
@@ -31,8 +31,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from verification.addresses import is_public_address, parse_address
-from verification.lru import LruCache
+from net.addresses import (
+    is_public_address,
+    parse_address,
+)
+from net.lru import LruCache
 
 DEFAULT_ACCEPT: Final = "application/json, application/ld+json, */*;q=0.1"
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)

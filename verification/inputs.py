@@ -16,7 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from badges.baking import PNG_SIGNATURE, BakingError, unbake_png, unbake_svg
+from formats.baking import (
+    PNG_SIGNATURE,
+    BakingError,
+    unbake_png,
+    unbake_svg,
+)
 
 _COMPACT_JWS: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 

@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from keys.did_web import PublishedKey, build_did_document, did_web_for
 from keys.keypair import KeyAlgorithm, public_key_from_jwk
 from keys.resolution import ResolvedKey
+from net.lru import LruCache
 from storage.models import Credential, Issuer, StatusList
-from verification.lru import LruCache
 from verification.resolvers import (
     find_method,
     listed_keys,

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from net.lru import LruCache
 from verification.context import RunContext
 from verification.inputs import Presented
-from verification.lru import LruCache
 from verification.report import CheckResult, CheckStatus
 
 STATIC_STEPS: Final = frozenset(

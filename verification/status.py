@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-from badges.bitstring import bit_is_set, decode_bitstring
+from formats.bitstring import (
+    bit_is_set,
+    decode_bitstring,
+)
 from verification.fetch import Fetcher, FetchError
 from verification.inputs import InputError, InputLimits, Presented, read_presented
 from verification.model import issuer_id, subject_of, types_of, valid_from, valid_until

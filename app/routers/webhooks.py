@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.deps import Provider, RequireScopes, Session, State
-from badges.webhooks import (
+from badges.webhooks.subscriptions import (
     UrlPolicy,
     create_subscription,
     delete_subscription,

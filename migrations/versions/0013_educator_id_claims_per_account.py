@@ -1,7 +1,7 @@
 """An educator ID is a claim per account; an e-mail address stays with one account.
 
 Several teacher accounts may now claim the same state educator ID, each with its own proof
-(`badges.teachers.badge_scope`), so that whoever claimed an ID first cannot lock its owner
+(`badges.wallets.teachers.badge_scope`), so that whoever claimed an ID first cannot lock its owner
 out. The unique key becomes (teacher, lookup key); e-mail addresses, proven by sign-in,
 stay unique across accounts (a partial unique index).
 

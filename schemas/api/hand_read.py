@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The credential configurations of this service's issuer metadata (`badges.oid4vci`; a test
+# The credential configurations of this service's issuer metadata (`badges.wallets.oid4vci`; a test
 # keeps the two the same).
 CredentialConfiguration = Literal["OpenBadgeCredential_ldp_vc", "OpenBadgeCredential_jwt_vc_json"]
 

@@ -3,7 +3,8 @@
 The grammar's models describe a rule in the OpenAPI document (the `StackRule` component and
 the leaf and group components it is one of); they never validate one. A request's rule is
 read as any JSON object (`RuleDocument`) and judged by the domain alone: the ids it names
-are resolved by `badges.stacks.canonical_rule`, the rest by `badges.stack_rules.parse_rule`.
+are resolved by `badges.policy.stacks.canonical_rule`, the rest by
+`badges.policy.stack_rules.parse_rule`.
 So the document and the engine cannot disagree into a 500: an object the schema allows and
 the engine refuses is a 422 naming the part at fault, like any other.
 """
@@ -24,7 +25,7 @@ ACHIEVEMENT_REF = (
 )
 STACK_REF = "A stack of the agency: its UUID, or its IRI (its public URL); any revision's."
 LATTICE_REF = "A lattice of the agency: its UUID, or its IRI (its public URL)."
-# Bounds the engine keeps (badges.stack_rules): documented here, checked there.
+# Bounds the engine keeps (badges.policy.stack_rules): documented here, checked there.
 MAX_POOL_COUNT = 1000
 MAX_KEY_LENGTH = 64
 _EXAMPLE = "https://lattice.example"

@@ -22,7 +22,7 @@ AgencyRef = Annotated[
 ]
 States = Literal["submitted", "in_review", "approved", "declined", "withdrawn"]
 
-# A rubric's bounds (`badges.vetting_rubric` checks them for the domain too).
+# A rubric's bounds (`badges.policy.vetting_rubric` checks them for the domain too).
 MAX_CRITERIA: Final = 50
 MAX_SCALE: Final = 100
 

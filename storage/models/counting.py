@@ -3,7 +3,7 @@ status this service has observed of credentials issued elsewhere, and which cred
 issued here are wallet copies of another.
 
 Both are facts recorded once and never rewritten, so that an answer "as of" a date stays
-the answer it was (`badges.foreign_status`, `badges.wallet_credentials`).
+the answer it was (`badges.policy.foreign_status`, `badges.wallets.wallet_credentials`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ForeignStatusObservation(Base):
     held_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("held_credentials.id", ondelete="CASCADE"), index=True
     )
-    # "active", "revoked" or "suspended" (`badges.status_changes.Standing`).
+    # "active", "revoked" or "suspended" (`badges.status.status_changes.Standing`).
     status: Mapped[str] = mapped_column(String(16))
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # What the issuer's status list said, in the verifier's words.
@@ -44,7 +44,7 @@ class ForeignStatusObservation(Base):
 
 
 class CredentialCopy(Base):
-    """A wallet copy (`badges.wallet_credentials`): the same award as `original_id`, bound
+    """A wallet copy (`badges.wallets.wallet_credentials`): the same award as `original_id`, bound
     to the wallet's DID and carrying the original's status entries. Never counted itself."""
 
     __tablename__ = "credential_copies"

@@ -34,8 +34,8 @@ class TeacherIdentifier(Base):
 
     An e-mail address belongs to one account: she proves it by signing in with it. An
     educator ID is a claim of one account, and several accounts may claim the same ID, each
-    with its own proof (`badges.teachers.badge_scope`): otherwise whoever claimed an ID first
-    (a provider's typo, or on purpose) would lock its real owner out of it.
+    with its own proof (`badges.wallets.teachers.badge_scope`): otherwise whoever claimed an
+    ID first (a provider's typo, or on purpose) would lock its real owner out of it.
     """
 
     __tablename__ = "teacher_identifiers"

@@ -23,12 +23,12 @@ from sqlalchemy import update
 from app import imsx, problems
 from app.limits import MAX_BODY_DEPTH, too_deep_member
 from app.problems import TOO_DEEP
-from badges.issuers import KeyVault
-from badges.stack_rules import MAX_RULE_DEPTH
+from badges.issuers.issuers import KeyVault
+from badges.policy.stack_rules import MAX_RULE_DEPTH
 from schemas.api.base import MAX_WINDOW_DAYS
 from storage.models import Stack
 from storage.session import transaction
-from tests.app.teacher_apps import teacher_app_token
+from tests.app.wallets.teacher_apps import teacher_app_token
 from tests.conftest import AgencyClient, Provider
 
 TEACHER = {"educatorId": "7654321", "state": "TX"}
@@ -408,7 +408,7 @@ def test_the_scanner_finds_the_member_that_nests_too_deep(
 
 
 def test_the_limit_is_the_vc_api_issuers_for_a_credential():
-    from badges.data_model import MAX_DEPTH
+    from badges.issuing.data_model import MAX_DEPTH
 
     body = json.dumps({"credential": json.loads(b"{" + b'"k":{' * 63 + b"}" * 64)}).encode()
 

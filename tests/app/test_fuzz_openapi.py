@@ -44,10 +44,13 @@ from schemathesis import GenerationMode
 from app.declared import OID4VCI_BEARER
 from app.deps import PROVIDER_OAUTH, TEACHER_APP_OAUTH
 from app.settings import Settings
-from badges.clients import PROVIDER_SCOPES
-from badges.issuers import KeyVault
-from tests.app.teacher_apps import teacher_app_token
-from tests.app.wallet_holder import signed_in_teacher, wallet_page
+from badges.issuers.clients import PROVIDER_SCOPES
+from badges.issuers.issuers import KeyVault
+from tests.app.wallets.teacher_apps import teacher_app_token
+from tests.app.wallets.wallet_holder import (
+    signed_in_teacher,
+    wallet_page,
+)
 from tests.conftest import AgencyClient, Provider, serve
 from tests.processes import free_port
 

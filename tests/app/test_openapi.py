@@ -10,9 +10,16 @@ import pytest
 
 from app.declared import DECLARED_SCHEMAS, OID4VCI_BEARER
 from app.deps import PROVIDER_OAUTH, TEACHER_APP_OAUTH
-from badges.clients import AGENCY_SCOPES, ALL_SCOPES, PROVIDER_SCOPES
-from badges.ob_clients import OB_SCOPES
-from badges.oid4vci import PRE_AUTHORIZED_GRANT, issuer_metadata
+from badges.issuers.clients import (
+    AGENCY_SCOPES,
+    ALL_SCOPES,
+    PROVIDER_SCOPES,
+)
+from badges.wallets.ob_clients import OB_SCOPES
+from badges.wallets.oid4vci import (
+    PRE_AUTHORIZED_GRANT,
+    issuer_metadata,
+)
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from badges.baking import bake_png
+from formats.baking import bake_png
 from tests.builders import tiny_png, unsigned_open_badge
 from tests.conftest import Provider
 from tests.verification.support import DidKeyIssuer, credential

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from badges.baking import bake_png
+from formats.baking import bake_png
 from tests.builders import tiny_png
 from tests.conftest import Provider
 

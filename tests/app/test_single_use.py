@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from badges.issuers import KeyVault
-from badges.oid4vci import MAX_TX_CODE_ATTEMPTS
-from badges.teachers import (
+from badges.issuers.issuers import KeyVault
+from badges.wallets.oid4vci import MAX_TX_CODE_ATTEMPTS
+from badges.wallets.teachers import (
     MAX_ATTEMPTS,
     CodeRejected,
     IssuedCode,
@@ -39,9 +39,16 @@ from storage.models import (
     TeacherSession,
 )
 from storage.session import transaction
-from tests.app.test_oid4vci import JWT_VC_JSON, LDP_VC, _wallet
-from tests.app.test_wallet_exchange import _exchange
-from tests.app.wallet_holder import Holder, credentials_of
+from tests.app.wallets.test_oid4vci import (
+    JWT_VC_JSON,
+    LDP_VC,
+    _wallet,
+)
+from tests.app.wallets.test_wallet_exchange import _exchange
+from tests.app.wallets.wallet_holder import (
+    Holder,
+    credentials_of,
+)
 from tests.conftest import Provider
 
 WRONG_GUESSES = 60

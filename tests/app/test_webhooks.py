@@ -22,8 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from badges.errors import InvalidInput
-from badges.issuers import IssuerDetails, KeyVault, create_issuer
-from badges.webhook_delivery import (
+from badges.issuers.issuers import (
+    IssuerDetails,
+    KeyVault,
+    create_issuer,
+)
+from badges.webhooks.delivery import (
     Claimed,
     DeliveryConfig,
     Outcome,
@@ -31,7 +35,13 @@ from badges.webhook_delivery import (
     retry_delay,
     send,
 )
-from badges.webhooks import UrlPolicy, check_url, create_subscription, enqueue, secret_context
+from badges.webhooks.subscriptions import (
+    UrlPolicy,
+    check_url,
+    create_subscription,
+    enqueue,
+    secret_context,
+)
 from storage import migrate
 from storage.models import Client, WebhookDelivery, WebhookSubscription
 from storage.session import create_engine, create_session_factory, transaction

@@ -17,7 +17,7 @@ from keys.keypair import KeyPair
 from keys.multikey import did_key_for, did_key_verification_method
 from keys.vc_jwt import encode_vc_jwt
 from schemas.contexts import SPEC_DIR
-from tests.app.test_teachers import sign_in
+from tests.app.wallets.test_teachers import sign_in
 from tests.builders import unsigned_open_badge
 from tests.conftest import AgencyClient, Provider, node_verify
 

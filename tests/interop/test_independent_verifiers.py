@@ -17,7 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.issuers import KeyVault, get_issuer, rotate_keys
+from badges.issuers.issuers import (
+    KeyVault,
+    get_issuer,
+    rotate_keys,
+)
 from keys.multikey import did_key_for
 from keys.vc_jwt import decode_unverified
 from storage.session import transaction

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from badges.baking import bake_png, bake_svg
-from tests.badges.test_baking import VALIDATOR_SVG, tiny_png
+from formats.baking import (
+    bake_png,
+    bake_svg,
+)
+from tests.formats.test_baking import (
+    VALIDATOR_SVG,
+    tiny_png,
+)
 from tests.verification.support import VALIDATOR, DidKeyIssuer, fixed_clock
 from verification import InputError, InputLimits, Verdict, Verifier, read_presented
 from verification.fetch import MappedFetcher

@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.bitstring import set_bit
-from badges.issuers import KeyVault
-from badges.status_lists import StatusEntry, allocate
+from badges.issuers.issuers import KeyVault
+from badges.status.status_lists import (
+    StatusEntry,
+    allocate,
+)
+from formats.bitstring import set_bit
 from storage.models import Credential, Issuer, StatusList
 from storage.session import transaction
 from verification.fetch import MappedFetcher

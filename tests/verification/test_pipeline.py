@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from badges.recipients import Recipient, identities_for
+from badges.issuing.recipients import (
+    Recipient,
+    identities_for,
+)
 from keys.data_integrity import sign_document
 from keys.did_web import PublishedKey, build_did_document, multikey_id
 from keys.keypair import KeyAlgorithm

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from badges.bitstring import (
+from formats.bitstring import (
     bit_is_set,
     decode_bitstring,
 )

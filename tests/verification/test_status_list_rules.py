@@ -19,8 +19,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.issuers import KeyVault
-from badges.status_lists import StatusEntry, allocate
+from badges.issuers.issuers import KeyVault
+from badges.status.status_lists import (
+    StatusEntry,
+    allocate,
+)
 from storage.models import Issuer, StatusList
 from storage.session import transaction
 from tests.verification.support import (

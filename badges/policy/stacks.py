@@ -1,0 +1,606 @@
+"""Stacks and career lattices as an agency defines them, and their public documents.
+
+A stack is versioned like an achievement: an edit adds a revision with its own id, so an
+evaluation can always say which rule it applied. Rules are checked when saved: every
+achievement must be known (one of this service's, or one the agency has vetted) and
+nested stacks must not form a cycle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from badges.errors import DomainError, InvalidInput, NotFound
+from badges.issuing.achievements import (
+    Location,
+    achievement_iri,
+    check_reference,
+)
+from badges.policy.purposes import check_purpose
+from badges.policy.rule_leaves import (
+    check_role_leaves,
+    check_stack_leaves,
+)
+from badges.policy.stack_rules import (
+    APPROVAL_AT,
+    MAX_RULE_DEPTH,
+    ApprovalAt,
+    Rule,
+    StackPolicy,
+    achievements_of,
+    find_cycle,
+    parse_rule,
+    rule_json,
+    stacks_of,
+)
+from schemas.api.base import MAX_WINDOW_DAYS
+from storage.models import (
+    Achievement,
+    Agency,
+    Approval,
+    Issuer,
+    Lattice,
+    LatticeRole,
+    Stack,
+)
+
+
+@dataclass(frozen=True)
+class StackDetails:
+    code: str
+    name: str
+    rule: Mapping[str, Any]
+    description: str | None = None
+    window_days: int | None = None
+    purpose: str | None = None
+    approval_at: ApprovalAt = "earned"
+
+
+@dataclass(frozen=True)
+class RoleDetails:
+    key: str
+    name: str
+    rule: Mapping[str, Any]
+    description: str | None = None
+    precedes: tuple[str, ...] = ()
+
+
+def stack_url(public_url: str, stack_id: uuid.UUID) -> str:
+    return f"{public_url}/stacks/{stack_id}"
+
+
+def lattice_url(public_url: str, lattice_id: uuid.UUID) -> str:
+    return f"{public_url}/lattices/{lattice_id}"
+
+
+def role_url(public_url: str, lattice_id: uuid.UUID, key: str) -> str:
+    return f"{lattice_url(public_url, lattice_id)}/roles/{key}"
+
+
+def policy_of(stack: Stack) -> StackPolicy:
+    return StackPolicy(
+        parse_rule(stack.rule), _window_of(stack), stack.purpose, _approval_at(stack)
+    )
+
+
+def _approval_at(stack: Stack) -> ApprovalAt:
+    # A row not yet flushed has no server default; every stored row holds one of the two.
+    return "evaluation" if stack.approval_at == "evaluation" else "earned"
+
+
+def _window_of(stack: Stack) -> int | None:
+    """The stack's window, at most MAX_WINDOW_DAYS: a stack saved before that bound existed
+    may hold any number (10**12 days), and a window over a century counts everything a
+    career holds anyway, while dates moved by such a window fall off the calendar."""
+    if stack.window_days is None:
+        return None
+    return min(stack.window_days, MAX_WINDOW_DAYS)
+
+
+async def _check_rule(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    rule: Rule,
+    lineage: uuid.UUID | None,
+) -> None:
+    """Known achievements and stacks only, and (for a revision) no cycle through nesting."""
+    await _check_achievements(session, public_url, agency, achievements_of(rule))
+    nested = [await resolve_stack_ref(session, public_url, agency, ref) for ref in stacks_of(rule)]
+    if lineage is None:
+        return
+    graph: dict[uuid.UUID, list[uuid.UUID]] = {lineage: [stack.lineage_id for stack in nested]}
+    frontier = list(graph[lineage])
+    while frontier:
+        item = frontier.pop()
+        if item in graph:
+            continue
+        current = await _current_of_lineage(session, item)
+        refs = stacks_of(parse_rule(current.rule)) if current else []
+        graph[item] = [
+            (await resolve_stack_ref(session, public_url, agency, ref)).lineage_id for ref in refs
+        ]
+        frontier.extend(graph[item])
+    if find_cycle(lineage, lambda item: graph.get(item, [])):
+        raise InvalidInput("the rule makes a cycle of nested stacks", field=("rule",))
+
+
+async def _check_achievements(
+    session: AsyncSession, public_url: str, agency: Agency, iris: Sequence[str]
+) -> None:
+    own_prefix = f"{public_url}/achievements/"
+    vetted = set(
+        await session.scalars(
+            select(Approval.achievement_iri).where(
+                Approval.agency_id == agency.id, Approval.achievement_iri.in_(list(iris))
+            )
+        )
+    )
+    for iri in iris:
+        if iri.startswith(own_prefix):
+            try:
+                found = await session.get(Achievement, uuid.UUID(iri.removeprefix(own_prefix)))
+            except ValueError:
+                found = None
+            if found is not None:
+                continue
+        elif iri in vetted:
+            continue
+        raise InvalidInput(
+            f"unknown achievement {iri}: not one of this service's, and not on the agency's "
+            "vetting list",
+            field=("rule",),
+        )
+
+
+async def resolve_stack_ref(
+    session: AsyncSession, public_url: str, agency: Agency, iri: str
+) -> Stack:
+    """The current revision of the stack an IRI names (any revision's IRI will do)."""
+    prefix = f"{public_url}/stacks/"
+    try:
+        stack_id = uuid.UUID(iri.removeprefix(prefix)) if iri.startswith(prefix) else None
+    except ValueError:
+        stack_id = None
+    named = await session.get(Stack, stack_id) if stack_id else None
+    if named is None or named.agency_id != agency.id:
+        raise InvalidInput(f"unknown stack {iri}", field=("rule",))
+    current = await _current_of_lineage(session, named.lineage_id)
+    return current or named
+
+
+# --- naming a stack, a lattice, or what a rule names: by UUID or by IRI ----------------------
+
+
+def _id_in(value: str, prefix: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.removeprefix(prefix)) if value.startswith(prefix) else None
+    except ValueError:
+        return None
+
+
+async def stack_named(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    value: str,
+    field: Location,
+    missing: type[DomainError] = InvalidInput,
+) -> Stack:
+    """The revision of one of the agency's stacks that `value` names, by its UUID or its IRI;
+    anything else is `missing` (InvalidInput in a body, NotFound in a query) at `field`."""
+    named = check_reference(value, "a stack", field) or _id_in(value, f"{public_url}/stacks/")
+    row = await session.get(Stack, named) if named else None
+    if row is None or row.agency_id != agency.id:
+        raise missing(f"no stack {value} of this agency", field=field)
+    return row
+
+
+async def lattice_named(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    value: str,
+    field: Location,
+    missing: type[DomainError] = InvalidInput,
+) -> Lattice:
+    """One of the agency's lattices, by its UUID or its IRI (as `stack_named`)."""
+    named = check_reference(value, "a lattice", field) or _id_in(value, f"{public_url}/lattices/")
+    row = await session.get(Lattice, named) if named else None
+    if row is None or row.agency_id != agency.id:
+        raise missing(f"no lattice {value} of this agency", field=field)
+    return row
+
+
+# The keys `parse_rule` looks for, in its order: only the part of a rule it reads is resolved.
+_RULE_KEYS = ("achievement", "stack", "approvedFor", "criterion", "atLeast", "all", "any")
+
+
+async def canonical_rule(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    document: Any,
+    location: Location = ("rule",),
+    *,
+    depth: int = 1,
+) -> Any:
+    """`document` naming every achievement and stack by IRI, the form rules are stored and
+    compared in, whether the request named it by UUID or by IRI: resolved here, once, so
+    the rest of the domain sees IRIs only. A stack must be the agency's. The rest is for
+    `parse_rule` and `rule_leaves` to judge: what they would not read is left as it is."""
+    if depth > MAX_RULE_DEPTH or not isinstance(document, Mapping):
+        return document
+    rule = dict(document)
+    key = next((key for key in _RULE_KEYS if key in rule), None)
+    here = (*location, key) if key else location
+    match key, rule.get(key) if key else None:
+        case "achievement", str(value):
+            rule[key] = await achievement_iri(session, public_url, value, here)
+        case "stack", str(value):
+            named = await stack_named(session, public_url, agency, value, here)
+            rule[key] = stack_url(public_url, named.id)
+        case "atLeast", _ if isinstance(rule.get("of"), list):
+            rule["of"] = [
+                await _achievement(session, public_url, item, (*location, "of", index))
+                for index, item in enumerate(rule["of"])
+            ]
+        case "all" | "any", list(children):
+            rule[key] = [
+                await canonical_rule(
+                    session, public_url, agency, child, (*here, index), depth=depth + 1
+                )
+                for index, child in enumerate(children)
+            ]
+    return rule
+
+
+async def _achievement(session: AsyncSession, public_url: str, value: Any, field: Location) -> Any:
+    if not isinstance(value, str):
+        return value  # not an identifier at all: parse_rule says so
+    return await achievement_iri(session, public_url, value, field)
+
+
+async def _current_of_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> Stack | None:
+    return await session.scalar(
+        select(Stack).where(Stack.lineage_id == lineage_id, Stack.is_current.is_(True))
+    )
+
+
+async def _validate(
+    session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
+) -> Rule:
+    if details.window_days is not None and not 1 <= details.window_days <= MAX_WINDOW_DAYS:
+        raise InvalidInput(
+            f"windowDays must be between 1 and {MAX_WINDOW_DAYS} (100 years)",
+            field=("windowDays",),
+        )
+    if details.purpose is not None:
+        await check_purpose(session, agency, details.purpose)
+    if details.approval_at not in APPROVAL_AT:
+        raise InvalidInput('approvalAt must be "earned" or "evaluation"', field=("approvalAt",))
+    rule = parse_rule(await canonical_rule(session, public_url, agency, details.rule))
+    check_stack_leaves(rule, details.purpose)
+    return rule
+
+
+async def create_stack(
+    session: AsyncSession, public_url: str, agency: Agency, details: StackDetails
+) -> Stack:
+    rule = await _validate(session, public_url, agency, details)
+    stack_id = uuid.uuid4()
+    await _check_rule(session, public_url, agency, rule, None)
+    row = Stack(id=stack_id, agency_id=agency.id, lineage_id=stack_id, revision=1, is_current=True)
+    _apply(row, details, rule)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def revise_stack(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    stack_id: uuid.UUID,
+    details: StackDetails,
+) -> Stack:
+    """A new revision with its own id; the old one stays readable for past evaluations."""
+    current = await get_stack(session, agency, stack_id)
+    if not current.is_current:
+        raise InvalidInput("this is an old revision; revise the current one", field=("stackId",))
+    rule = await _validate(session, public_url, agency, details)
+    await _check_rule(session, public_url, agency, rule, current.lineage_id)
+    current.is_current = False
+    row = Stack(
+        id=uuid.uuid4(),
+        agency_id=agency.id,
+        lineage_id=current.lineage_id,
+        revision=current.revision + 1,
+        is_current=True,
+    )
+    _apply(row, details, rule)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _apply(row: Stack, details: StackDetails, rule: Rule) -> None:
+    row.code = details.code
+    row.name = details.name
+    row.description = details.description
+    row.rule = rule_json(rule)
+    row.window_days = details.window_days
+    row.purpose = details.purpose
+    row.approval_at = details.approval_at
+
+
+async def get_stack(session: AsyncSession, agency: Agency | None, stack_id: uuid.UUID) -> Stack:
+    row = await session.get(Stack, stack_id)
+    if row is None or (agency is not None and row.agency_id != agency.id):
+        raise NotFound(f"no stack {stack_id}", field=("stackId",))
+    return row
+
+
+async def list_stacks(session: AsyncSession, agency: Agency) -> list[Stack]:
+    return list(
+        await session.scalars(
+            select(Stack)
+            .where(Stack.agency_id == agency.id, Stack.is_current.is_(True))
+            .order_by(Stack.created_at)
+        )
+    )
+
+
+async def stacks_containing(session: AsyncSession, achievement_iri: str) -> list[Stack]:
+    """Current stacks (of any agency) whose rule names the achievement."""
+    rows = await session.scalars(
+        select(Stack).where(Stack.is_current.is_(True), Stack.archived_at.is_(None))
+    )
+    return [row for row in rows if achievement_iri in achievements_of(parse_rule(row.rule))]
+
+
+def stack_document(public_url: str, stack: Stack, agency_name: str) -> dict[str, Any]:
+    return {
+        "id": stack_url(public_url, stack.id),
+        "type": "Stack",
+        "code": stack.code,
+        "name": stack.name,
+        "description": stack.description,
+        "agency": agency_name,
+        "revision": stack.revision,
+        "current": stack.is_current,
+        "rule": stack.rule,
+        "windowDays": stack.window_days,
+        "purpose": stack.purpose,
+        "approvalAt": _approval_at(stack),
+        "achievements": achievements_of(parse_rule(stack.rule)),
+    }
+
+
+# --- lattices ----------------------------------------------------------------------------
+
+
+async def create_lattice(
+    session: AsyncSession,
+    public_url: str,
+    agency: Agency,
+    name: str,
+    description: str | None,
+    roles: Sequence[RoleDetails],
+) -> Lattice:
+    keys = [role.key for role in roles]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("role keys must be unique", field=("roles",))
+    lattice = Lattice(
+        id=uuid.uuid4(), agency_id=agency.id, name=name, description=description, roles=[]
+    )
+    for position, role in enumerate(roles):
+        location = ("roles", position)
+        unknown = [key for key in role.precedes if key not in keys or key == role.key]
+        if unknown:
+            raise InvalidInput(
+                f"precedes names unknown roles: {', '.join(unknown)}", field=(*location, "precedes")
+            )
+        document = await canonical_rule(session, public_url, agency, role.rule, (*location, "rule"))
+        rule = parse_rule(document, (*location, "rule"))
+        await check_role_leaves(session, agency, rule, (*location, "rule"))
+        await _check_achievements(session, public_url, agency, achievements_of(rule))
+        for ref in stacks_of(rule):
+            await resolve_stack_ref(session, public_url, agency, ref)
+        lattice.roles.append(
+            LatticeRole(
+                key=role.key,
+                position=position,
+                name=role.name,
+                description=role.description,
+                rule=rule_json(rule),
+                precedes=list(role.precedes),
+            )
+        )
+    _check_order(lattice.roles)
+    session.add(lattice)
+    await session.flush()
+    return lattice
+
+
+def _check_order(roles: Sequence[LatticeRole]) -> None:
+    graph = {role.key: list(role.precedes) for role in roles}
+    for key in graph:
+        if find_cycle(key, lambda item: graph.get(item, [])):
+            raise InvalidInput("the roles' order has a cycle", field=("roles",))
+
+
+async def get_lattice(
+    session: AsyncSession, agency: Agency | None, lattice_id: uuid.UUID
+) -> Lattice:
+    row = await session.get(Lattice, lattice_id)
+    if row is None or (agency is not None and row.agency_id != agency.id):
+        raise NotFound(f"no lattice {lattice_id}", field=("latticeId",))
+    return row
+
+
+def role_document(public_url: str, lattice: Lattice, role: LatticeRole) -> dict[str, Any]:
+    return {
+        "id": role_url(public_url, lattice.id, role.key),
+        "type": "LatticeRole",
+        "key": role.key,
+        "name": role.name,
+        "description": role.description,
+        "rule": role.rule,
+        "precedes": [role_url(public_url, lattice.id, key) for key in role.precedes],
+    }
+
+
+def lattice_document(public_url: str, lattice: Lattice, agency_name: str) -> dict[str, Any]:
+    return {
+        "id": lattice_url(public_url, lattice.id),
+        "type": "CareerLattice",
+        "name": lattice.name,
+        "description": lattice.description,
+        "agency": agency_name,
+        "roles": [role_document(public_url, lattice, role) for role in lattice.roles],
+    }
+
+
+@dataclass(frozen=True)
+class _Membership:
+    """A stack or role the achievement counts toward, and the stacks it counts through."""
+
+    agency_id: uuid.UUID
+    stack: Stack | None
+    role: tuple[Lattice, LatticeRole] | None
+    through: tuple[str, ...]  # the stacks between the achievement and it, innermost first
+
+
+async def badge_alignments(
+    session: AsyncSession, public_url: str, achievement_iri: str
+) -> list[dict[str, Any]]:
+    """OB 3.0 `Alignment`s telling verifiers which stacks and lattice roles an achievement
+    counts toward, at every level: the stacks naming it, the stacks nesting those (and so
+    on), and the roles naming any of them or the achievement itself. Plain OB terms
+    (`targetType` takes `ext:` values, OB 3.0 AlignmentTargetType), so every verifier still
+    accepts the badge; `targetDescription` says through which stacks it counts."""
+    memberships = await _memberships(session, public_url, achievement_iri)
+    if not memberships:
+        return []
+    agency_ids = {item.agency_id for item in memberships}
+    agency_names = {
+        agency_id: name
+        for agency_id, name in await session.execute(
+            select(Agency.id, Issuer.name)
+            .join(Issuer, Issuer.id == Agency.issuer_id)
+            .where(Agency.id.in_(agency_ids))
+        )
+    }
+    return [_alignment(public_url, item, agency_names) for item in memberships]
+
+
+def _through(names: Sequence[str]) -> str:
+    # From the achievement outward: "through Foundations, then Reading Endorsement".
+    return f" (through {', then '.join(names)})" if names else ""
+
+
+def _alignment(
+    public_url: str, item: _Membership, agency_names: Mapping[uuid.UUID, str]
+) -> dict[str, Any]:
+    if item.stack is not None:
+        stack = item.stack
+        agency_name = agency_names.get(stack.agency_id, "")
+        return {
+            "type": ["Alignment"],
+            "targetName": stack.name,
+            "targetUrl": stack_url(public_url, stack.id),
+            "targetDescription": (
+                f"Counts toward the {stack.name} stack of {agency_name}{_through(item.through)}."
+            ),
+            "targetFramework": agency_name,
+            "targetCode": stack.code,
+            "targetType": "ext:MicroCredentialStack",
+        }
+    assert item.role is not None  # a membership is of a stack or of a role
+    lattice, role = item.role
+    return {
+        "type": ["Alignment"],
+        "targetName": role.name,
+        "targetUrl": role_url(public_url, lattice.id, role.key),
+        "targetDescription": (
+            f"A step toward {role.name} on {lattice.name}{_through(item.through)}."
+        ),
+        "targetFramework": lattice.name,
+        "targetCode": role.key,
+        "targetType": "ext:CareerLatticeRole",
+    }
+
+
+async def _memberships(
+    session: AsyncSession, public_url: str, achievement_iri: str
+) -> list[_Membership]:
+    """Every current stack counting the achievement, directly or through nested stacks
+    (nearest first), then every lattice role counting it or one of those stacks."""
+    current = list(
+        await session.scalars(
+            select(Stack)
+            .where(Stack.is_current.is_(True), Stack.archived_at.is_(None))
+            .order_by(Stack.created_at, Stack.id)
+        )
+    )
+    lineage_of = await _lineages(session, public_url, current)
+    found: dict[uuid.UUID, _Membership] = {}
+    frontier: list[tuple[Stack, tuple[str, ...]]] = [
+        (stack, ())
+        for stack in current
+        if achievement_iri in achievements_of(parse_rule(stack.rule))
+    ]
+    while frontier:
+        stack, through = frontier.pop(0)
+        if stack.lineage_id in found:
+            continue
+        found[stack.lineage_id] = _Membership(stack.agency_id, stack, None, through)
+        for parent in current:
+            nested = {lineage_of.get(ref) for ref in stacks_of(parse_rule(parent.rule))}
+            if stack.lineage_id in nested:
+                frontier.append((parent, (*through, stack.name)))
+    memberships = list(found.values())
+    lattices = await session.scalars(select(Lattice).order_by(Lattice.created_at, Lattice.id))
+    for lattice in lattices:
+        for role in lattice.roles:
+            via = _role_via(role, achievement_iri, lineage_of, found)
+            if via is not None:
+                memberships.append(_Membership(lattice.agency_id, None, (lattice, role), via))
+    return memberships
+
+
+def _role_via(
+    role: LatticeRole,
+    achievement_iri: str,
+    lineage_of: Mapping[str, uuid.UUID],
+    found: Mapping[uuid.UUID, _Membership],
+) -> tuple[str, ...] | None:
+    """Through which stacks the role counts the achievement (() directly; None: it does not)."""
+    rule = parse_rule(role.rule)
+    if achievement_iri in achievements_of(rule):
+        return ()
+    for ref in stacks_of(rule):
+        lineage = lineage_of.get(ref)
+        member = found.get(lineage) if lineage is not None else None
+        if member is not None and member.stack is not None:
+            return (*member.through, member.stack.name)
+    return None
+
+
+async def _lineages(
+    session: AsyncSession, public_url: str, current: Sequence[Stack]
+) -> dict[str, uuid.UUID]:
+    """Stack IRI (any revision of the current stacks) -> its lineage."""
+    rows = await session.execute(
+        select(Stack.id, Stack.lineage_id).where(
+            Stack.lineage_id.in_({stack.lineage_id for stack in current})
+        )
+    )
+    return {stack_url(public_url, row_id): lineage for row_id, lineage in rows}
