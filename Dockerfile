@@ -1,5 +1,7 @@
 # Lattice: Open Badges 3.0 issuing/verification service.
-#   docker build -t lattice . && docker run -p 8000:8000 -v lattice-data:/data lattice
+#   docker build -t lattice . && docker run -p 8000:8000 -v lattice-data:/data \
+#     -e LATTICE_PUBLIC_URL=https://badges.example.org lattice
+#   CLI inside it: docker exec <container> lattice issuer create … (see README "In a container")
 # or, with PostgreSQL: docker compose up   (see compose.yaml)
 FROM python:3.11-slim
 

@@ -18,6 +18,7 @@ from typing import Any, Final
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from verification.model import as_list, id_of, subject_of, text
 from verification.report import (
     CheckResult,
     CheckStatus,
@@ -32,6 +33,20 @@ _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
+
+
+def _rule_words(document: Any) -> str | None:
+    from app.counts_toward import document_words  # it reads names through this module
+
+    return document_words(document)
+
+
+def _days_words(days: Any) -> str | None:
+    return duration_words(days) if isinstance(days, int) and not isinstance(days, bool) else None
+
+
+_environment.filters["rule_words"] = _rule_words
+_environment.filters["duration"] = _days_words
 
 # Pages that show what strangers wrote: no scripts at all, images from anywhere (badge art),
 # nothing framed, forms only to this service, and no Referer (a credential URL is private-ish).
@@ -103,6 +118,57 @@ class Link:
     href: str | None  # None: shown as plain text
 
 
+def duration_words(days: float) -> str:
+    """A span in years ("5 years", "1.5 years"), months under a year, days under two months."""
+    if days >= 365:
+        shown = f"{round(days / 365.25, 1):g}"
+        return f"{shown} year" if shown == "1" else f"{shown} years"
+    if days >= 60:
+        return f"{round(days / 30.44)} months"
+    whole = max(0, round(days))
+    return "1 day" if whole == 1 else f"{whole} days"
+
+
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_TYPE_WORDS: Final = {"MicroCredential": "Micro-credential", "MicroCredentialStack": "Stack"}
+
+
+def type_words(value: str | None) -> str | None:
+    """An OB 3.0 type ("MicroCredential", "ext:CareerLatticeRole") in words: an `ext:`
+    prefix is how the standard spells an extension, not something a reader needs."""
+    if not value:
+        return None
+    bare = value.removeprefix("ext:")
+    if bare in _TYPE_WORDS:
+        return _TYPE_WORDS[bare]
+    words = _CAMEL.sub(" ", bare).replace("_", " ").strip()
+    return words[:1].upper() + words[1:].lower() if words else None
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One piece of evidence: its name, what it shows, and where to see it."""
+
+    name: str | None
+    href: str | None
+    location: str | None  # an address that is not http(s): shown as text
+    narrative: str | None
+    description: str | None
+    genre: str | None
+
+
+@dataclass(frozen=True)
+class AlignmentView:
+    """A standard or framework the achievement aligns with (not a stack or lattice role)."""
+
+    name: str
+    href: str | None
+    framework: str | None
+    code: str | None
+    description: str | None
+    kind: str | None
+
+
 @dataclass(frozen=True)
 class CheckView:
     title: str
@@ -138,9 +204,14 @@ class ResultView:
     image: str | None
     issuer_link: Link | None
     issuer_id: str | None  # shown beside the name, unless it is all there is
+    issuer_image: str | None
     issued_on: When | None
     expires: When | None
-    evidence: tuple[Link, ...]
+    valid_for: str | None  # from the start of its validity to its end, in years
+    kind: str | None  # the achievement type, in words
+    evidence: tuple[EvidenceView, ...]
+    tags: tuple[str, ...]
+    alignments: tuple[AlignmentView, ...]
     counts_toward: tuple[Link, ...]
     criteria_link: str | None
     status_words: str
@@ -304,10 +375,96 @@ _SHOWN_ALWAYS: Final = frozenset(
 )
 
 
-def result_view(report: VerificationReport) -> ResultView:
+# Alignments Lattice writes for stacks and lattice roles: told as "counts toward" instead.
+_GOAL_TYPES: Final = frozenset({"ext:MicroCredentialStack", "ext:CareerLatticeRole"})
+
+
+def _achievement(credential: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    subject = subject_of(credential) if isinstance(credential, Mapping) else None
+    found = subject.get("achievement") if subject else None
+    return found if isinstance(found, Mapping) else {}
+
+
+def _evidence(credential: Mapping[str, Any] | None) -> tuple[EvidenceView, ...]:
+    items = as_list(credential.get("evidence")) if isinstance(credential, Mapping) else []
+    shown = []
+    for item in items:
+        if isinstance(item, str):
+            item = {"id": item}
+        if not isinstance(item, Mapping):
+            continue
+        address = id_of(item)
+        view = EvidenceView(
+            name=text(item.get("name")),
+            href=http_url(address),
+            location=address if address and not http_url(address) else None,
+            narrative=text(item.get("narrative")),
+            description=text(item.get("description")),
+            genre=text(item.get("genre")),
+        )
+        if any((view.name, view.href, view.location, view.narrative, view.description)):
+            shown.append(view)
+    return tuple(shown)
+
+
+def _tags(achievement: Mapping[str, Any]) -> tuple[str, ...]:
+    tags = (text(tag) for tag in as_list(achievement.get("tag")))
+    return tuple(dict.fromkeys(tag.strip() for tag in tags if tag and tag.strip()))
+
+
+def _alignments(achievement: Mapping[str, Any]) -> tuple[AlignmentView, ...]:
+    shown = []
+    for item in as_list(achievement.get("alignment")):
+        if not isinstance(item, Mapping) or item.get("targetType") in _GOAL_TYPES:
+            continue
+        url = text(item.get("targetUrl"))
+        name = text(item.get("targetName")) or url
+        if not name:
+            continue
+        kind = item.get("targetType")
+        shown.append(
+            AlignmentView(
+                name=name,
+                href=http_url(url),
+                framework=text(item.get("targetFramework")),
+                code=text(item.get("targetCode")),
+                description=text(item.get("targetDescription")),
+                kind=type_words(kind) if isinstance(kind, str) else None,
+            )
+        )
+    return tuple(shown)
+
+
+def _valid_for(credential: Mapping[str, Any] | None) -> str | None:
+    """How long the credential is valid for, from its start to its end (None: no end)."""
+    if not isinstance(credential, Mapping):
+        return None
+    start = when(text(credential.get("validFrom") or credential.get("issuanceDate")))
+    end = when(text(credential.get("validUntil") or credential.get("expirationDate")))
+    if start is None or end is None:
+        return None
+    try:
+        span = datetime.fromisoformat(end.raw) - datetime.fromisoformat(start.raw)
+    except (ValueError, TypeError):  # unreadable, or one with a zone and one without
+        return None
+    return duration_words(span.total_seconds() / 86400) if span.total_seconds() > 0 else None
+
+
+def result_view(
+    report: VerificationReport,
+    default_image: str | None = None,
+    issuer_logo: str | None = None,
+) -> ResultView:
+    """`default_image`: the badge art to show when the credential names no image;
+    `issuer_logo`: where this service serves the issuer's logo (a badge from elsewhere has
+    none shown: its logo would be loaded from anywhere)."""
     label, symbol, summary = _VERDICTS[report.verdict]
     display = report.display
     issuer = display.issuer_name or display.issuer_id
+    credential = report.credential
+    achievement = _achievement(credential)
+    issued_on = when(display.issued_on)
+    expires = when(display.expires)
     return ResultView(
         verdict=report.verdict.value,
         headline=_headline(report, label),
@@ -322,12 +479,17 @@ def result_view(report: VerificationReport) -> ResultView:
         ),
         display=display,
         has_credential=report.credential is not None,
-        image=image_src(display.image),
+        image=image_src(display.image) or default_image,
         issuer_link=Link(issuer, http_url(display.issuer_url)) if issuer else None,
         issuer_id=display.issuer_id if display.issuer_id != issuer else None,
-        issued_on=when(display.issued_on),
-        expires=when(display.expires),
-        evidence=tuple(Link(item, http_url(item)) for item in display.evidence),
+        issuer_image=issuer_logo,
+        issued_on=issued_on,
+        expires=expires,
+        valid_for=_valid_for(credential),
+        kind=type_words(display.achievement_type),
+        evidence=_evidence(credential),
+        tags=_tags(achievement),
+        alignments=_alignments(achievement),
         counts_toward=tuple(
             Link(name, http_url(url)) for name, url in (*display.stacks, *display.lattice_roles)
         ),

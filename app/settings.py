@@ -2,24 +2,58 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LATTICE_", env_file=".env", extra="ignore")
+def _source_checkout() -> Path | None:
+    """The folder of the source tree this code runs from, if it runs from one."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "migrations").is_dir():
+        return root
+    return None
 
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Base of every URL the service writes into a credential, DID or page.",
+
+_CHECKOUT: Final = _source_checkout()
+
+
+class Settings(BaseSettings):
+    # The checkout's .env, then the current folder's (which wins): the CLI run from another
+    # folder reads the same settings as `scripts/serve`. The environment beats both.
+    model_config = SettingsConfigDict(
+        env_prefix="LATTICE_",
+        env_file=(".env",) if _CHECKOUT is None else (_CHECKOUT / ".env", ".env"),
+        extra="ignore",
+    )
+    _public_url_given: bool = PrivateAttr(default=False)
+
+    # Declared before the settings derived from them: a validator sees only earlier fields.
+    data_dir: Path = Field(
+        default=None,
+        validate_default=True,
+        description="Where the master key file and the default SQLite file live. Unset: var/ "
+        "of the source checkout Lattice runs from, else $XDG_DATA_HOME/lattice "
+        "(~/.local/share/lattice); never the current folder. A relative path is taken from "
+        "the current folder.",
     )
     database_url: str = Field(
-        default="sqlite+aiosqlite:///var/lattice.db",
-        description="SQLAlchemy async URL (sqlite+aiosqlite:// or postgresql+asyncpg://).",
+        default=None,
+        validate_default=True,
+        description="SQLAlchemy async URL (sqlite+aiosqlite:// or postgresql+asyncpg://). "
+        "Unset: SQLite in <data_dir>/lattice.db.",
     )
     database_pool_size: int = Field(
         default=10,
@@ -27,16 +61,20 @@ class Settings(BaseSettings):
         description="Database connections each service process keeps open (up to 10 more "
         "are opened, then closed, under load). On SQLite each is also a thread.",
     )
-    data_dir: Path = Field(
-        default=Path("var"), description="Where the master key file and the SQLite file live."
-    )
     master_key: str | None = Field(
         default=None,
         description="Base64url 32-byte key that encrypts private keys; "
         "if unset, read from (or generated into) <data_dir>/master.key.",
     )
     host: str = Field(default="127.0.0.1", description="Address `lattice serve` binds.")
-    port: int = Field(default=8000, description="Port `lattice serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `lattice serve` listens on.")
+    public_url: str = Field(
+        default=None,
+        validate_default=True,
+        description="Base of every URL the service writes into a credential, DID or page. "
+        "Unset: http://<host>:<port> (127.0.0.1 for a wildcard host), so `lattice serve "
+        "--port` alone is enough on one machine; set it to the address others reach.",
+    )
     workers: int = Field(
         default=1,
         ge=1,
@@ -162,6 +200,35 @@ class Settings(BaseSettings):
         default=16, ge=1, description="Most webhook requests in flight at once per process."
     )
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default_data_dir()
+        # Resolved once, here: a later chdir (or a log line) never changes what it means.
+        return Path(value).expanduser().absolute() if isinstance(value, str | Path) else value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            data_dir = info.data.get("data_dir")
+            # When LATTICE_DATA_DIR itself is invalid, only its own error is worth reporting.
+            folder = data_dir if isinstance(data_dir, Path) else Path("invalid")
+            return f"sqlite+aiosqlite:///{folder / 'lattice.db'}"
+        return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            host, port = info.data.get("host"), info.data.get("port")
+            # When LATTICE_HOST or LATTICE_PORT is invalid, only its own error is worth reporting.
+            if not isinstance(host, str) or not isinstance(port, int):
+                return "http://invalid"
+            return derived_public_url(host, port)
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -169,6 +236,21 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("LATTICE_PUBLIC_URL must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_whether_public_url_was_set(
+        cls, data: object, handler: ModelWrapValidatorHandler[Settings]
+    ) -> Settings:
+        given = data.get("public_url") if isinstance(data, dict) else None
+        settings = handler(data)
+        settings._public_url_given = isinstance(given, str) and bool(given.strip())
+        return settings
+
+    @property
+    def public_url_derived(self) -> bool:
+        """True when nobody set the public URL, so it was made from host and port."""
+        return not self._public_url_given
 
     @field_validator("trust_dir", mode="before")
     @classmethod
@@ -182,6 +264,38 @@ class Settings(BaseSettings):
         if value not in {"RS256", "EdDSA"}:
             raise ValueError("LATTICE_DEFAULT_JWT_ALG must be RS256 or EdDSA")
         return value
+
+
+# Addresses that mean "every interface" (nobody reaches the service there), and the
+# loopback ones, as the address a URL on this machine uses for each.
+_ON_THIS_MACHINE = {
+    "": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",  # noqa: S104 (compared with, never bound)
+    "::": "127.0.0.1",  # Linux binds "::" for IPv4 too
+    "[::]": "127.0.0.1",
+    "::1": "localhost",  # a did:web host cannot be an IPv6 literal
+    "[::1]": "localhost",
+}
+
+
+def derived_public_url(host: str, port: int) -> str:
+    """The URL `lattice serve` answers at on this machine, for when none is configured."""
+    name = _ON_THIS_MACHINE.get(host.strip().lower(), host.strip().lower())
+    if ":" in name:
+        raise ValueError(
+            f"LATTICE_HOST {host!r} is an IPv6 address, which a did:web cannot hold: "
+            "set LATTICE_PUBLIC_URL to the name it is reached by"
+        )
+    return f"http://{name}" if port == 80 else f"http://{name}:{port}"
+
+
+def default_data_dir() -> Path:
+    """`var/` of the source checkout Lattice runs from (`scripts/serve`, an editable
+    install), else the user's data folder: the same folder from wherever the command runs."""
+    if _CHECKOUT is not None:
+        return _CHECKOUT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).absolute() / "lattice"
 
 
 @lru_cache

@@ -1,5 +1,5 @@
-"""The verifier for people: `GET /verify` (a form) and `POST /verify` (the result on the page),
-and the browser form of `GET /credentials/{id}`.
+"""The pages for people: the home page, the verifier (`GET /verify`, a form, and `POST
+/verify`, the result on the page), and the browser form of `GET /credentials/{id}`.
 
 Plain HTML forms, no JavaScript. Both pages verify through `verify_presented`, the same code
 as `POST /v1/verify`, so a person and a program always get the same verdict. Bad input is the
@@ -18,13 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from app.counts_toward import counts_toward
 from app.deps import State
 from app.negotiation import JWT, VC_LD_JSON, preferred
-from app.pages import PAGE_HEADERS, render, result_view
-from app.routers.verify import own_credential, verify_presented
+from app.pages import PAGE_HEADERS, When, render, result_view, when
+from app.routers.issuing.issuers import logo_src
+from app.routers.verification.verify import (
+    own_credential,
+    verify_presented,
+)
 from app.state import ServiceState
 from badges.errors import DomainError, InvalidInput
-from storage.models import Credential
+from badges.status.copies import original_of
+from badges.status.status_changes import (
+    Standing,
+    events_of,
+    standing_of,
+)
+from storage.models import Credential, Issuer
 from verification.context import RecipientQuery
 from verification.inputs import InputError, Presented, read_presented
 
@@ -42,6 +53,12 @@ class VerifyForm:
     url: str = ""
     credential: str = ""
     email: str = ""
+
+
+@router.get("/")
+async def home() -> Response:
+    """What this service is, and where to go: the verifier, the API documentation."""
+    return render("home.html", headers=PAGE_HEADERS)
 
 
 @router.get("/verify")
@@ -152,8 +169,33 @@ def prefers_html(request: Request) -> bool:
     return preferred(request, [*offered, "text/html"]) == "text/html"
 
 
+@dataclass(frozen=True)
+class StandingNote:
+    """The issuer's last word on the credential's status, when it is not in good standing."""
+
+    state: str  # "revoked" or "suspended"
+    words: str
+    on: When
+    reason: str | None
+
+
+async def standing_note(session: AsyncSession, credential_id: uuid.UUID) -> StandingNote | None:
+    """Revoked or suspended: since when and why (a wallet copy has its original's status)."""
+    original = await original_of(session, credential_id) or credential_id
+    events = await events_of(session, original)
+    standing = standing_of(events)
+    if standing is Standing.ACTIVE:
+        return None
+    last = next(event for event in reversed(events) if event.event_type == standing.value)
+    moment = last.occurred_at.isoformat()
+    on = when(moment) or When(moment, moment)
+    words = "Revoked on" if standing is Standing.REVOKED else "Suspended since"
+    return StandingNote(standing.value, words, on, last.reason)
+
+
 async def credential_page(identifier: str, session: AsyncSession, state: ServiceState) -> Response:
-    """The service's own credential, verified now from its store, with its downloads."""
+    """The service's own credential, verified now from its store, with its downloads: what
+    it counts toward in words, and when and why it was revoked."""
     headers = {**PAGE_HEADERS, "Vary": "Accept", "Cache-Control": "no-cache"}
     try:
         row = await session.get(Credential, uuid.UUID(identifier))
@@ -164,12 +206,19 @@ async def credential_page(identifier: str, session: AsyncSession, state: Service
             "not_found.html", 404, headers, message=f"There is no badge {identifier!r} here."
         )
     report = await verify_presented(state, read_presented(row.document))
-    url = f"{state.settings.public_url}/credentials/{row.id}"
+    public_url = state.settings.public_url
+    url = f"{public_url}/credentials/{row.id}"
+    art = f"/achievements/{row.achievement_id}/image.svg" if row.achievement_id else None
+    issuer = await session.get(Issuer, row.issuer_id)
+    logo = logo_src(issuer) if issuer else None
+    document = report.credential or {}
     return render(
         "credential.html",
         200,
         headers,
-        result=result_view(report),
+        result=result_view(report, default_image=art, issuer_logo=logo),
+        goals=await counts_toward(session, public_url, document),
+        standing=await standing_note(session, row.id),
         credential_id=row.id,
         url=url,
         json_url=f"/credentials/{row.id}.json",
