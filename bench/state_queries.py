@@ -43,24 +43,32 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pg import start_postgres, stop_postgres  # noqa: E402  (bench/pg.py)
-from service import Service, access_token, lattice_cli, start_service, stop_service  # noqa: E402
+from pg import start_postgres, stop_postgres
+from service import Service, access_token, lattice_cli, start_service, stop_service
 
-from badges.agencies import find_educator  # noqa: E402
-from badges.educator_progress import educator_progress  # noqa: E402
-from badges.issuers import KeyVault  # noqa: E402
-from badges.recipients import EDUCATOR_ID_TYPE, educator_identifier, lookup_key  # noqa: E402
-from badges.stack_completions import evaluate_all, role_target, stack_target  # noqa: E402
-from badges.state_queries import (  # noqa: E402
+from badges.issuers.issuers import KeyVault
+from badges.policy.agencies import find_educator
+from badges.policy.educator_progress import educator_progress
+from badges.policy.stack_completions import (
+    evaluate_all,
+    role_target,
+    stack_target,
+)
+from badges.policy.state_queries import (
     AchievementSet,
     HolderFilter,
     achievement_holders,
     completion_holders,
     holders_page,
 )
-from keys.master import MasterKey  # noqa: E402
-from storage.models import Agency, Lattice, Stack  # noqa: E402
-from storage.session import create_engine, create_session_factory, transaction  # noqa: E402
+from formats.identity import (
+    EDUCATOR_ID_TYPE,
+    educator_identifier,
+    lookup_key,
+)
+from keys.master import MasterKey
+from storage.models import Agency, Lattice, Stack
+from storage.session import create_engine, create_session_factory, transaction
 
 ACHIEVEMENTS_PER_ISSUER = 25
 STACK_SIZE = 8
