@@ -35,6 +35,7 @@ from storage.models import (
     Issuer,
     StatusList,
 )
+from storage.session import begin_write
 
 
 class Standing(StrEnum):
@@ -154,6 +155,9 @@ async def change_status(
 ) -> StatusAnswer:
     if not reason.strip():
         raise InvalidInput("a reason is required: it is kept in the audit log", field=("reason",))
+    # The turn to write first (SQLite, where FOR UPDATE below locks nothing): two changes
+    # must not both read the same old bits, nor both find the credential active.
+    await begin_write(session)
     credential = await get_issued_credential(session, issuer, credential_id)
     original = await original_of(session, credential.id)
     if original is not None:
@@ -161,6 +165,11 @@ async def change_status(
             f"this credential is a wallet copy of credential {original} and shares its status "
             "entries: change the status of that original (every copy follows it)"
         )
+    # One change at a time per credential (PostgreSQL; SQLite's writer turn above does it):
+    # the standing read next must still hold when the event is written.
+    await session.execute(
+        select(Credential.id).where(Credential.id == credential.id).with_for_update()
+    )
     standing = standing_of(await events_of(session, credential.id))
     _check_transition(standing, action)
     purpose = "revocation" if action is Action.REVOKE else "suspension"

@@ -64,7 +64,7 @@ from keys.multikey import did_key_for, did_key_verification_method
 from keys.vc_jwt import encode_vc_jwt
 from schemas.contexts import VC2_CONTEXT
 from storage.models import Issuer, StatusList
-from storage.session import sibling_transaction
+from storage.session import begin_write, sibling_transaction
 
 Purpose = Literal["revocation", "suspension"]
 PURPOSES: Final[tuple[Purpose, ...]] = ("revocation", "suspension")
@@ -251,6 +251,7 @@ async def backfill_jwt(
 ) -> StatusList:
     """The list with its VC-JWT, re-signing it (both forms) if it was signed before lists had
     one. Locked like a status change, so it cannot overwrite a concurrent bit change."""
+    await begin_write(session)
     row = await session.scalar(
         select(StatusList)
         .where(StatusList.id == list_id)

@@ -487,3 +487,38 @@ async def test_a_service_whose_public_url_changed_still_revokes_what_it_issued_b
     }
     bits = decode_list(document["credentialSubject"]["encodedList"])
     assert get_bit(bits, int(entry["statusListIndex"])) is True
+
+
+async def test_parallel_revocations_all_reach_the_list(provider: Provider, public: Any):
+    """Each revocation re-signs the list from the bits it read: on SQLite (where FOR UPDATE
+    locks nothing) two at once once published only the later one's bit."""
+    achievement = await provider.create_achievement()
+    issued = []
+    for _ in range(12):
+        response = await provider.issue(achievement["id"])
+        assert response.status_code == 201, response.text
+        issued.append(response.json())
+
+    answers = await asyncio.gather(
+        *(
+            provider.http.post(f"/v1/credentials/{item['id']}/revoke", json={"reason": "error"})
+            for item in issued
+        )
+    )
+
+    assert [answer.status_code for answer in answers] == [200] * len(issued)
+    entries = [_entry(item["credential"], "revocation") for item in issued]
+    assert [await _bit(public, entry) for entry in entries] == [True] * len(issued)
+
+
+async def test_one_credential_revoked_twice_at_once_is_revoked_once(provider: Provider):
+    issued = await _issue(provider)
+    path = f"/v1/credentials/{issued['id']}/revoke"
+
+    answers = await asyncio.gather(
+        *(provider.http.post(path, json={"reason": f"reason {n}"}) for n in range(4))
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409, 409, 409]
+    events = answers[[a.status_code for a in answers].index(200)].json()["events"]
+    assert len(events) == 2, events  # issued, then revoked once
