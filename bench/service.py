@@ -52,9 +52,13 @@ def service_env(
     return env
 
 
-def start_service(data_dir: Path, database_url: str | None, workers: int = 1) -> Service:
+def start_service(
+    data_dir: Path, database_url: str | None, workers: int = 1, **settings: str
+) -> Service:
+    """`settings`: further LATTICE_* variables by name (fetch_allow_http="true", say)."""
     port = free_port()
     env = service_env(data_dir, port, database_url, workers)
+    env.update({f"LATTICE_{name.upper()}": value for name, value in settings.items()})
     log = data_dir / "service.log"
     with log.open("wb") as sink:
         # cwd is the temporary directory so no .env file of the checkout is read.

@@ -1,24 +1,42 @@
-"""State queries at state scale: holders and educator-progress latency, full re-evaluation time.
+"""State queries at state scale, status re-checking on: holders and educator-progress latency,
+the sweeps of foreign credentials, full re-evaluation time.
 
 Run: .venv/bin/python bench/state_queries.py [--database-url URL] [--educators 200000]
-     [--credentials 1000000] [--issuers 20] [--stacks 50] [--queries 200]
+     [--credentials 1000000] [--issuers 20] [--foreign-issuers 2]
+     [--foreign-achievements 20] [--held-share 0.5] [--revoke-per-sweep 10]
+     [--stacks 50] [--queries 200]
 
 1. PostgreSQL: the URL given (an empty database), or a throwaway PostgreSQL 15 started like
-   scripts/test does. The real service (`lattice serve`) runs on it and migrates it; the
-   agency and its API client are made with the CLI, stacks and the lattice through the API.
-2. Seeding with COPY (asyncpg `copy_records_to_table`): the issuers, 25 achievements each,
-   the agency's approvals, educators (license numbers, keyed lookup hashes as the service
-   computes them, 200 districts), credentials (5 per educator: 3-4 from one "track" stack, the
-   rest anywhere; earned over 6.5 years, a fifth with an expiry, 1 % revoked), one recipient
-   row and one `issued` event each. Credentials hold only the columns queries use; the
-   document is a placeholder: bulk evaluation reads stored data, never re-verifies.
-3. Figures: the time to evaluate every educator against one stack (the domain function,
-   then the same through HTTP), and against all stacks and lattice roles at once; p50/p95 of
-   the holders query (a stack, half with a district filter, a quarter on page 2; and of an
-   achievement) and of the educator-progress query, through the domain functions and HTTP.
+   scripts/test does. The real service (`lattice serve`) runs on it and migrates it, with
+   the development-only settings that let its verifier fetch over http from loopback
+   (LATTICE_FETCH_ALLOW_HTTP, LATTICE_FETCH_ALLOW_PRIVATE); the agency and its API client
+   are made with the CLI, stacks and the lattice through the API.
+2. A foreign issuer: a second throwaway Lattice on SQLite (`foreign_issuer`), with its own
+   did:web keys and status lists on loopback; 2 providers with 20 achievements each.
+3. Seeding with COPY (asyncpg `copy_records_to_table`): the issuers here, 25 achievements
+   each, the agency's approvals (of every achievement, foreign ones included), educators
+   (license numbers, keyed lookup hashes as the service computes them, 200 districts), then
+   the awards (5 per educator: 3-4 from one "track" stack, the rest anywhere; earned over
+   6.5 years, a fifth with an expiry, 1 % revoked). An award of a foreign achievement (about
+   7.5 % of them) is issued by the foreign issuer through its batch API and stored as
+   submitted by the agency or pushed by the teacher (half each; pushed ones half as VC-JWT,
+   `foreign_seed`); the foreign issuer then revokes its 1 %. An award made here is one
+   credential row holding only the columns queries use (the document is a placeholder:
+   bulk evaluation reads stored data), one recipient row and one `issued` event.
+4. Figures (`rechecks`): a sweep re-reads the status of every foreign credential from its
+   issuer's lists, at most once per freshness window (5 minutes) per process, so the first
+   query after the window expired pays it and is reported apart ("sweep", with how long a
+   probe sent meanwhile waited), the next ones are the steady state (p50/p95, a series cut
+   if it reaches the window's end). Before each sweep the issuer revokes a few more. Timed:
+   sweeps in this process (the service's verifier, an empty reading cache: an expired
+   window); evaluating every educator against one stack (domain, then HTTP with and without
+   the sweep) and against all stacks and lattice roles at once; p50/p95 of the holders
+   query (a stack, half with a district filter, a quarter on page 2; and of an achievement)
+   and of the educator-progress query, through the domain functions and HTTP.
 
-Targets: holders and progress p95 under 100 ms; re-evaluating 200,000 educators against a
-stack in under 2 minutes. Prints a table, then one JSON line with every figure.
+Targets: holders and progress p95 under 100 ms, the achievement-holders query well under
+it; re-evaluating 200,000 educators against a stack in under 2 minutes. Prints a table,
+then one JSON line with every figure, the load average at each phase among them.
 """
 
 from __future__ import annotations
@@ -43,29 +61,43 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from client_auth import ClientCredentials
+from foreign_issuer import (
+    ForeignIssuer,
+    add_providers,
+    revoke,
+    start_foreign,
+    stop_foreign,
+)
+from foreign_seed import Educators, ForeignAward, seed_foreign
 from pg import start_postgres, stop_postgres
-from service import Service, access_token, lattice_cli, start_service, stop_service
+from rechecks import (
+    LoadLog,
+    Window,
+    bench_verifier,
+    domain_sweep,
+    foreign_counts,
+    swept,
+)
+from service import Service, lattice_cli, start_service, stop_service
 
 from badges.issuers.issuers import KeyVault
 from badges.policy.agencies import find_educator
 from badges.policy.educator_progress import educator_progress
+from badges.policy.foreign_status import StatusSource
 from badges.policy.stack_completions import (
     evaluate_all,
     role_target,
     stack_target,
 )
 from badges.policy.state_queries import (
-    AchievementSet,
     HolderFilter,
     achievement_holders,
+    achievement_set,
     completion_holders,
     holders_page,
 )
-from formats.identity import (
-    EDUCATOR_ID_TYPE,
-    educator_identifier,
-    lookup_key,
-)
+from formats.identity import EDUCATOR_ID_TYPE, educator_identifier, lookup_key
 from keys.master import MasterKey
 from storage.models import Agency, Lattice, Stack
 from storage.session import create_engine, create_session_factory, transaction
@@ -75,10 +107,12 @@ STACK_SIZE = 8
 DISTRICTS = 200
 COPY_BATCH = 100_000
 NOW = datetime.now(UTC).replace(microsecond=0)
-HTTP_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+# A sweep of tens of thousands of foreign credentials runs inside one request.
+HTTP_TIMEOUT = httpx.Timeout(3600.0, connect=10.0)
+SPARE = 6  # queries planned beyond the timed ones: 5 warm-ups, 1 that pays the sweep
 
 
-def percentiles(samples: Sequence[float]) -> dict[str, float]:
+def percentiles(samples: Sequence[float]) -> dict[str, Any]:
     ordered = sorted(samples)
     return {
         "n": len(ordered),
@@ -89,16 +123,26 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
 
 
 async def timed(
-    count: int, call: Callable[[int], Awaitable[Any]], warmup: int = 5
-) -> dict[str, float]:
+    count: int,
+    call: Callable[[int], Awaitable[Any]],
+    warmup: int = 5,
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """p50/p95 of `count` calls after `warmup`; a series that reaches `deadline` (the end
+    of the service's freshness window, monotonic) stops there, since the next call would
+    pay a sweep, and says so."""
     for index in range(warmup):
         await call(-1 - index)
     samples = []
     for index in range(count):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         start = time.perf_counter()
         await call(index)
         samples.append(time.perf_counter() - start)
-    return percentiles(samples)
+    if not samples:
+        return {"n": 0, "cut_at_window_end": True}
+    return percentiles(samples) | {"cut_at_window_end": len(samples) < count}
 
 
 # --- seeding -----------------------------------------------------------------------------
@@ -107,7 +151,9 @@ async def timed(
 class World:
     """What was seeded, for building the queries."""
 
-    def __init__(self, args: argparse.Namespace, base_url: str, secret: bytes) -> None:
+    def __init__(
+        self, args: argparse.Namespace, base_url: str, secret: bytes, foreign: ForeignIssuer
+    ) -> None:
         self.args = args
         self.base_url = base_url
         self.secret = secret
@@ -118,16 +164,27 @@ class World:
             for issuer in self.issuers
             for _ in range(ACHIEVEMENTS_PER_ISSUER)
         ]
+        # Achievements of the foreign issuer follow this service's own in the numbering.
+        self.foreign = foreign
         self.stack_members = [
-            self.random.sample(range(len(self.achievements)), STACK_SIZE)
+            self.random.sample(range(self.achievement_count), STACK_SIZE)
             for _ in range(args.stacks)
         ]
+        self.foreign_awards: list[ForeignAward] = []
+        self.still_active: list[tuple[int, str]] = []
+        self.window = Window()
         self.agency_id: uuid.UUID | None = None
         self.educators: list[uuid.UUID] = []
         self.stacks: list[dict[str, Any]] = []
         self.lattice: dict[str, Any] = {}
 
+    @property
+    def achievement_count(self) -> int:
+        return len(self.achievements) + len(self.foreign.achievements)
+
     def iri(self, index: int) -> str:
+        if index >= len(self.achievements):
+            return self.foreign.achievements[index - len(self.achievements)][2]
         return f"{self.base_url}/achievements/{self.achievements[index][0]}"
 
     @staticmethod
@@ -255,15 +312,64 @@ async def seed(world: World, dsn: str) -> dict[str, Any]:
             ),
         )
         credentials = await _seed_credentials(connection, world)
+        own_seconds = time.perf_counter() - started
+        foreign = await _seed_foreign(connection, world)
         await connection.execute("VACUUM ANALYZE")  # as autovacuum leaves a settled database
     finally:
         await connection.close()
-    return {"credentials": credentials, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "credentials": credentials + foreign["submitted"] + foreign["held"],
+        "own_credentials": credentials,
+        "own_seconds": round(own_seconds, 1),
+        "foreign": foreign,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+async def _seed_foreign(connection: asyncpg.Connection, world: World) -> dict[str, Any]:
+    """The foreign issuer issues its share of the awards; the agency's service stores them
+    as submitted or pushed; the issuer then revokes about 1 % of them."""
+    assert world.agency_id is not None
+    started = time.perf_counter()
+    educators = Educators(world.educators, world.license, world.lookup)
+    seeded = await seed_foreign(
+        connection,
+        world.foreign,
+        world.agency_id,
+        educators,
+        world.foreign_awards,
+        world.args.held_share,
+        NOW,
+    )
+    issued_seconds = time.perf_counter() - started
+    await revoke(world.foreign, seeded.revoked_first)
+    world.still_active = seeded.active
+    world.random.shuffle(world.still_active)
+    return {
+        "submitted": seeded.submitted,
+        "held": seeded.held,
+        "held_as_jwt": seeded.held_jwt,
+        "teachers": seeded.teachers,
+        "revoked": len(seeded.revoked_first),
+        "issued_and_stored_s": round(issued_seconds, 1),
+        "per_s": round((seeded.submitted + seeded.held) / issued_seconds, 1),
+        "revoked_s": round(time.perf_counter() - started - issued_seconds, 1),
+    }
+
+
+async def revoke_news(world: World) -> int:
+    """The foreign issuer revokes a few more: each sweep then finds something new."""
+    news = [
+        world.still_active.pop()
+        for _ in range(min(world.args.revoke_per_sweep, len(world.still_active)))
+    ]
+    await revoke(world.foreign, news)
+    return len(news)
 
 
 def _approvals(world: World) -> Iterator[tuple[Any, ...]]:
     since = datetime(2015, 1, 1, tzinfo=UTC)
-    for index in range(len(world.achievements)):
+    for index in range(world.achievement_count):
         for purpose in ("license_renewal", "professional_learning"):
             yield (uuid.uuid4(), world.agency_id, world.iri(index), purpose, "approved", since, NOW)
 
@@ -278,7 +384,7 @@ def _awards(world: World) -> Iterator[tuple[int, int]]:
         count = per_educator + (1 if educator < extra else 0)
         chosen = pick.sample(track, min(count, pick.choice((3, 4))))
         while len(chosen) < count:
-            chosen.append(pick.randrange(len(world.achievements)))
+            chosen.append(pick.randrange(world.achievement_count))
         for achievement in chosen:
             yield educator, achievement
 
@@ -288,11 +394,18 @@ async def _seed_credentials(connection: asyncpg.Connection, world: World) -> int
     credentials, recipients, events = [], [], []
     total = 0
     span = 6.5 * 365 * 86400
+    own = len(world.achievements)
     for educator, achievement in _awards(world):
-        credential = uuid.uuid4()
-        achievement_id, issuer = world.achievements[achievement]
         earned = NOW - timedelta(seconds=int(pick.random() * span))
         until = earned + timedelta(days=3 * 365) if pick.random() < 0.2 else None
+        revoked = pick.random() < 0.01
+        if achievement >= own:  # issued elsewhere: by the foreign issuer, after this loop
+            world.foreign_awards.append(
+                ForeignAward(educator, achievement - own, earned, until, revoked)
+            )
+            continue
+        credential = uuid.uuid4()
+        achievement_id, issuer = world.achievements[achievement]
         credentials.append(
             (
                 credential,
@@ -319,7 +432,7 @@ async def _seed_credentials(connection: asyncpg.Connection, world: World) -> int
             )
         )
         events.append((credential, "issued", earned, "bench"))
-        if pick.random() < 0.01:
+        if revoked:
             events.append((credential, "revoked", earned + timedelta(days=30), "bench"))
         if len(credentials) == COPY_BATCH:
             total += await _flush(connection, credentials, recipients, events)
@@ -411,39 +524,50 @@ async def define_rules(world: World, http: httpx.AsyncClient) -> None:
 
 
 async def measure(
-    world: World, service: Service, database_url: str, http: httpx.AsyncClient, queries: int
+    world: World, service: Service, database_url: str, http: httpx.AsyncClient, loads: LoadLog
 ) -> dict[str, Any]:
     engine = create_engine(database_url, pool_size=5)
     sessions = create_session_factory(engine)
+    verifier = bench_verifier(world.base_url, database_url, service.data_dir, sessions)
     figures: dict[str, Any] = {}
     try:
         async with sessions() as session:
             agency = await session.get(Agency, world.agency_id)
             stacks = [
-                await session.get(Stack, uuid.UUID(s["id"].rsplit("/", 1)[1])) for s in world.stacks
+                await session.get_one(Stack, uuid.UUID(s["id"].rsplit("/", 1)[1]))
+                for s in world.stacks
             ]
             lattice = await session.get(Lattice, uuid.UUID(world.lattice["id"].rsplit("/", 1)[1]))
-        assert agency is not None and lattice is not None
+            assert agency is not None and lattice is not None
+        # The first sweep sees the revocations made since the credentials were stored.
+        figures["sweep_domain_first"], _ = await domain_sweep(
+            sessions, verifier, world.base_url, agency
+        )
+        async with sessions() as session:
+            # seen_revoked: what the issuer's lists said, to compare with what it revoked.
+            figures["foreign_rows"] = await foreign_counts(session, agency)
+        loads.note("sweep_domain_first")
         figures["evaluate_one_stack"] = await _evaluate(
             sessions, world, agency, [stack_target(stacks[0])]
         )
-        response_time = time.perf_counter()
-        response = await http.post(f"/v1/agency/stacks/{stacks[1].id}/evaluate-all")
-        response.raise_for_status()
-        figures["evaluate_one_stack_http"] = {
-            "seconds": round(time.perf_counter() - response_time, 2),
-            "met": response.json()["targets"][0]["met"],
-        }
-        targets = [stack_target(stack) for stack in stacks if stack]
+        loads.note("evaluate_one_stack")
+        figures |= await _evaluate_http(world, http, stacks)
+        loads.note("evaluate_one_stack_http")
+        targets = [stack_target(stack) for stack in stacks]
         targets += [role_target(role) for role in lattice.roles]
+        await revoke_news(world)
+        figures["sweep_domain"], source = await domain_sweep(
+            sessions, verifier, world.base_url, agency
+        )
         if not world.args.skip_all_targets:
             figures["evaluate_all_stacks_and_roles"] = await _evaluate(
                 sessions, world, agency, targets
             )
+            loads.note("evaluate_all_stacks_and_roles")
         # Holders of a stack are read from a run: without the full one, only the two
         # stacks evaluated above have holders to list.
         queried = stacks[:2] if world.args.skip_all_targets else stacks
-        figures |= await _latencies(world, sessions, agency, queried, http, queries)
+        figures |= await _latencies(world, sessions, agency, queried, http, source, loads)
     finally:
         await engine.dispose()
     return figures
@@ -465,14 +589,47 @@ async def _evaluate(
     }
 
 
+async def _evaluate_http(
+    world: World, http: httpx.AsyncClient, stacks: list[Stack]
+) -> dict[str, Any]:
+    """evaluate-all of one stack through HTTP: first in an expired window (the service's
+    sweep included; its first since it started), then again inside the window."""
+    met: list[int] = []
+
+    async def evaluate() -> None:
+        response = await http.post(f"/v1/agency/stacks/{stacks[1].id}/evaluate-all")
+        response.raise_for_status()
+        met.append(response.json()["targets"][0]["met"])
+
+    async def probe() -> None:
+        (await http.get(f"/v1/agency/stacks/{stacks[0].id}/holders")).raise_for_status()
+
+    await revoke_news(world)
+    with_sweep = await swept(world.window, evaluate, probe)
+    start = time.perf_counter()
+    await evaluate()
+    return {
+        "evaluate_one_stack_http_sweep": with_sweep | {"met": met[0]},
+        "evaluate_one_stack_http": {
+            "seconds": round(time.perf_counter() - start, 2),
+            "met": met[1],
+        },
+    }
+
+
 async def _latencies(
     world: World,
     sessions: Any,
     agency: Agency,
     stacks: list[Stack],
     http: httpx.AsyncClient,
-    queries: int,
+    source: StatusSource,
+    loads: LoadLog,
 ) -> dict[str, Any]:
+    """Domain queries (status already re-read by the domain sweep just before: its readings
+    are what progress reuses), then each HTTP query first in an expired window (it pays the
+    sweep), then in the steady state of that window."""
+    queries = world.args.queries
     pick = random.Random(7)
     plans = [
         (
@@ -480,7 +637,7 @@ async def _latencies(
             f"District {pick.randrange(DISTRICTS):03d}" if pick.random() < 0.5 else None,
             pick.random() < 0.25,
         )
-        for _ in range(queries + 5)
+        for _ in range(queries + SPARE)
     ]
 
     async def holders_domain(index: int) -> None:
@@ -506,14 +663,15 @@ async def _latencies(
                 await http.get(url, params=params | {"cursor": response.json()["next"]})
             ).raise_for_status()
 
-    achievements = [pick.randrange(len(world.achievements)) for _ in range(queries + 5)]
+    achievements = [pick.randrange(world.achievement_count) for _ in range(queries + SPARE)]
 
     async def achievement_domain(index: int) -> None:
-        achievement = world.achievements[achievements[index]][0]
-        wanted = AchievementSet([achievement], [world.iri(achievements[index])])
+        at = datetime.now(UTC)
         async with sessions() as session:
-            query = achievement_holders(agency, wanted, HolderFilter(datetime.now(UTC)))
-            await holders_page(session, query, 50)
+            wanted = await achievement_set(
+                session, world.base_url, agency, world.iri(achievements[index]), None, at
+            )
+            await holders_page(session, achievement_holders(agency, wanted, HolderFilter(at)), 50)
 
     async def achievement_http(index: int) -> None:
         response = await http.get(
@@ -521,27 +679,45 @@ async def _latencies(
         )
         response.raise_for_status()
 
-    people = [pick.randrange(len(world.educators)) for _ in range(queries + 5)]
+    people = [pick.randrange(len(world.educators)) for _ in range(queries + SPARE)]
 
     async def progress_domain(index: int) -> None:
         keys = [world.lookup(people[index])]
-        async with sessions() as session:
+        now = datetime.now(UTC)
+        async with transaction(sessions) as session:
             educator = await find_educator(session, agency, keys)
             assert educator is not None
-            await educator_progress(session, world.base_url, agency, educator, datetime.now(UTC))
+            status = StatusSource(source.check, source.cache, now)
+            await educator_progress(session, world.base_url, agency, educator, now, None, status)
 
     async def progress_http(index: int) -> None:
         body = {"educator": {"educatorId": world.license(people[index]), "state": "TX"}}
         (await http.post("/v1/agency/progress", json=body)).raise_for_status()
 
-    return {
+    async def probe() -> None:
+        (await http.get(f"/v1/agency/stacks/{stacks[0].id}/holders")).raise_for_status()
+
+    async def http_series(call: Callable[[int], Awaitable[Any]]) -> dict[str, Any]:
+        waited = await world.window.expire()
+        await revoke_news(world)
+        sweep = await swept(world.window, lambda: call(-SPARE), probe)
+        steady = await timed(queries, call, deadline=world.window.deadline)
+        return {"sweep": sweep | {"waited_s": waited}, "steady": steady}
+
+    figures = {
         "holders_stack_domain": await timed(queries, holders_domain),
-        "holders_stack_http": await timed(queries, holders_http),
         "holders_achievement_domain": await timed(queries, achievement_domain),
-        "holders_achievement_http": await timed(queries, achievement_http),
         "progress_domain": await timed(queries, progress_domain),
-        "progress_http": await timed(queries, progress_http),
     }
+    loads.note("domain_latencies")
+    for name, call in (
+        ("holders_stack_http", holders_http),
+        ("holders_achievement_http", achievement_http),
+        ("progress_http", progress_http),
+    ):
+        figures[name] = await http_series(call)
+        loads.note(name)
+    return figures
 
 
 # --- running -----------------------------------------------------------------------------
@@ -564,25 +740,46 @@ def agency_client(service: Service) -> tuple[str, str]:
     return created["client_id"], created["client_secret"]
 
 
-async def run(service: Service, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def run(
+    service: Service, foreign: ForeignIssuer, database_url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    loads = LoadLog()
+    loads.note("start")
+    await add_providers(foreign, args.foreign_issuers, args.foreign_achievements)
     secret = KeyVault(MasterKey.load_or_create(service.data_dir / "master.key")).lookup_secret
-    world = World(args, service.base_url, secret)
+    world = World(args, service.base_url, secret, foreign)
     credentials = agency_client(service)
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
     figures: dict[str, Any] = {"seed": await seed(world, dsn)}
-    async with httpx.AsyncClient(base_url=service.base_url, timeout=HTTP_TIMEOUT) as http:
-        http.headers["Authorization"] = f"Bearer {await access_token(http, *credentials)}"
+    loads.note("seeded")
+    auth = ClientCredentials(service.base_url, *credentials)
+    async with httpx.AsyncClient(
+        base_url=service.base_url, timeout=HTTP_TIMEOUT, auth=auth
+    ) as http:
         await define_rules(world, http)
-        figures |= await measure(world, service, database_url, http, args.queries)
+        figures |= await measure(world, service, database_url, http, loads)
+    figures["revoked_by_issuer"] = foreign.revoked
+    figures["load_average"] = loads.summary()
     return figures
 
 
 def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     seeded = figures["seed"]
+    foreign = seeded["foreign"]
     print(
-        f"seeded {args.educators:,} educators, {seeded['credentials']:,} credentials from "
-        f"{args.issuers} issuers, {args.stacks} stacks and a lattice in {seeded['seconds']} s"
+        f"seeded {args.educators:,} educators, {seeded['credentials']:,} credentials "
+        f"({seeded['own_credentials']:,} from {args.issuers} issuers here; "
+        f"{foreign['submitted']:,} submitted and {foreign['held']:,} pushed "
+        f"({foreign['held_as_jwt']:,} as VC-JWT) from {args.foreign_issuers} foreign issuers, "
+        f"{foreign['revoked']:,} then revoked), {args.stacks} stacks and a lattice in "
+        f"{seeded['seconds']} s (foreign issued at {foreign['per_s']}/s)"
     )
+    for key in ("sweep_domain_first", "sweep_domain"):
+        row = figures[key]
+        print(
+            f"{key}: {row['sweep_s']} s, {row['changed']} changed, "
+            f"{row['stale_reevaluated']} stale re-evaluated ({row['with_stale_and_commit_s']} s)"
+        )
     for key in ("evaluate_one_stack", "evaluate_all_stacks_and_roles"):
         if key not in figures:
             continue
@@ -592,17 +789,38 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
             f"its MCs), {row['targets']} target(s), {row['met']:,} met: "
             f"{row['evaluate_s']} s ({row['with_commit_s']} s with commit)"
         )
+    swept_run = figures["evaluate_one_stack_http_sweep"]
     http_run = figures["evaluate_one_stack_http"]
-    print(f"evaluate_one_stack_http: {http_run['seconds']} s ({http_run['met']:,} met)")
-    print(f"{'query':<28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(
+        f"evaluate_one_stack_http: {swept_run['seconds']} s with the sweep, "
+        f"{http_run['seconds']} s in the window ({http_run['met']:,} met)"
+    )
+    print(f"{'query':<34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for key in ("holders_stack", "holders_achievement", "progress"):
-        for via in ("domain", "http"):
-            row = figures[f"{key}_{via}"]
-            print(
-                f"{key + ' (' + via + ')':<28} {row['n']:>5} {row['p50_ms']:>8} "
-                f"{row['p95_ms']:>8} {row['max_ms']:>8}"
-            )
+        _row(f"{key} (domain)", figures[f"{key}_domain"])
+        http = figures[f"{key}_http"]
+        _row(f"{key} (http, steady)", http["steady"])
+        sweep = http["sweep"]
+        probes = sweep["probes_during"]
+        print(
+            f"{key + ' (http, sweep)':<34} {1:>5} {sweep['seconds'] * 1000:>8.0f}   "
+            f"probes meanwhile: {probes['n']}, p50 {probes['p50_ms']} ms, max {probes['max_ms']} ms"
+        )
+    print(
+        f"load average (1 min): {figures['load_average']['min_1m']}-"
+        f"{figures['load_average']['max_1m']}"
+    )
     print(json.dumps(figures))
+
+
+def _row(label: str, row: dict[str, Any]) -> None:
+    if not row["n"]:
+        print(f"{label:<34}     0   (the sweep outlasted the freshness window)")
+        return
+    cut = "  (cut at the window's end)" if row["cut_at_window_end"] else ""
+    print(
+        f"{label:<34} {row['n']:>5} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8}{cut}"
+    )
 
 
 def main() -> None:
@@ -611,6 +829,22 @@ def main() -> None:
     parser.add_argument("--educators", type=int, default=200_000)
     parser.add_argument("--credentials", type=int, default=1_000_000)
     parser.add_argument("--issuers", type=int, default=20)
+    parser.add_argument("--foreign-issuers", type=int, default=2)
+    parser.add_argument(
+        "--foreign-achievements", type=int, default=20, help="achievements per foreign issuer"
+    )
+    parser.add_argument(
+        "--held-share",
+        type=float,
+        default=0.5,
+        help="share of foreign credentials pushed by teachers (the rest: submitted)",
+    )
+    parser.add_argument(
+        "--revoke-per-sweep",
+        type=int,
+        default=10,
+        help="foreign credentials newly revoked before each sweep",
+    )
     parser.add_argument("--stacks", type=int, default=50)
     parser.add_argument("--queries", type=int, default=200, help="timed queries of each kind")
     parser.add_argument("--data-dir", type=Path, help="the service's data directory (kept)")
@@ -629,11 +863,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
             data_dir = args.data_dir or Path(tmp)
             data_dir.mkdir(parents=True, exist_ok=True)
-            service = start_service(data_dir, database_url)
+            foreign = start_foreign(Path(tmp) / "foreign")
             try:
-                figures = asyncio.run(run(service, database_url, args))
+                # The foreign issuer is on loopback, over http: development-only settings.
+                service = start_service(
+                    data_dir, database_url, fetch_allow_http="true", fetch_allow_private="true"
+                )
+                try:
+                    figures = asyncio.run(run(service, foreign, database_url, args))
+                finally:
+                    stop_service(service)
             finally:
-                stop_service(service)
+                stop_foreign(foreign)
     finally:
         if server is not None:
             stop_postgres(server)
