@@ -11,7 +11,7 @@ next, so the district of any date keeps its answer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -110,6 +110,29 @@ async def approvals_of(
     if achievement_iris is not None:
         query = query.where(Approval.achievement_iri.in_(list(achievement_iris)))
     return list(await session.scalars(query.order_by(Approval.created_at, Approval.id)))
+
+
+async def approved_pools_of(
+    session: AsyncSession, agency: Agency, purposes: Collection[str]
+) -> dict[str, list[str]]:
+    """Purpose -> every achievement the agency ever approved for it, in the order first
+    approved (what `{"approvedFor": purpose}` stands for, `stack_rules.concrete`): only the
+    purposes asked, and only their ids, not every decision as a row."""
+    if not purposes:
+        return {}
+    rows = await session.execute(
+        select(Approval.purpose, Approval.achievement_iri)
+        .where(
+            Approval.agency_id == agency.id,
+            Approval.decision == "approved",
+            Approval.purpose.in_(sorted(purposes)),
+        )
+        .order_by(Approval.created_at, Approval.id)
+    )
+    found: dict[str, dict[str, None]] = {}
+    for purpose, iri in rows:
+        found.setdefault(purpose, {})[iri] = None
+    return {purpose: list(iris) for purpose, iris in found.items()}
 
 
 def approved_at(

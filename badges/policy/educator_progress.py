@@ -14,14 +14,13 @@ when the agency has run it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.policy.agencies import approvals_of
+from badges.policy.agencies import approvals_of, approved_pools_of
 from badges.policy.criteria import criterion_names
 from badges.policy.evaluation import (
     ProofCheck,
@@ -32,13 +31,13 @@ from badges.policy.foreign_status import StatusSource
 from badges.policy.rule_book import (
     ApprovalBook,
     RuleBook,
-    approved_pools,
 )
 from badges.policy.stack_rules import (
     ROLE_HOLD_PREFIX,
     Evaluation,
     StackPolicy,
     concrete_policy,
+    pools_of,
 )
 from badges.policy.stacks import (
     policy_of,
@@ -83,11 +82,12 @@ async def educator_progress(
     evaluation of her progress with the agency: the agency's `/progress` and her own
     `/teacher/progress` both show this (`badges.wallets.teacher_progress`)."""
     held = await agency_holdings(session, public_url, agency, educator, at, check_proof, status)
-    # Every decision: a pool of approved MCs stands for all the agency ever approved.
-    decisions = await approvals_of(session, agency)
-    approvals = ApprovalBook(decisions)
-    pools = approved_pools(decisions)
-    current, book = await _stacks(session, public_url, agency, pools)
+    # Only the decisions on what she holds: the rules never ask about anything else (a
+    # pool stands for every MC approved for its purpose: those ids alone, for its purposes).
+    approvals = ApprovalBook(
+        await approvals_of(session, agency, sorted({item.achievement_id for item in held}))
+    )
+    current, book = await _stacks(session, public_url, agency)
     book.names = await criterion_names(session, agency)
     held_harmless = {
         uuid.UUID(item.achievement_id.removeprefix(ROLE_HOLD_PREFIX))
@@ -115,7 +115,7 @@ async def educator_progress(
         RoleProgress(
             lattice,
             role,
-            explain(role_policy(role, pools, held_harmless)),
+            explain(role_policy(role, {}, held_harmless)),  # roles hold no pools
             completions.get(role.id),
         )
         for lattice in lattices
@@ -125,7 +125,7 @@ async def educator_progress(
 
 
 async def _stacks(
-    session: AsyncSession, public_url: str, agency: Agency, pools: Mapping[str, Sequence[str]]
+    session: AsyncSession, public_url: str, agency: Agency
 ) -> tuple[list[Stack], RuleBook]:
     """The current stacks, and a book resolving any revision's IRI to its current rule."""
     rows = list(
@@ -134,12 +134,12 @@ async def _stacks(
         )
     )
     current = {row.lineage_id: row for row in rows if row.is_current}
-    nested = {
-        stack_url(public_url, row.id): concrete_policy(
-            policy_of(current.get(row.lineage_id, row)), pools
-        )
-        for row in rows
+    policies = {
+        stack_url(public_url, row.id): policy_of(current.get(row.lineage_id, row)) for row in rows
     }
+    purposes = {pool.purpose for policy in policies.values() for pool in pools_of(policy.rule)}
+    pools = await approved_pools_of(session, agency, purposes)
+    nested = {ref: concrete_policy(policy, pools) for ref, policy in policies.items()}
     return list(current.values()), RuleBook([], nested)
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, select
@@ -355,7 +356,7 @@ class Evaluator:
     def _approved(self, achievement: str, purpose: str, at: datetime) -> bool:
         return approved_at(self.approvals, achievement, purpose, at)
 
-    @property
+    @cached_property
     def _pools(self) -> dict[str, list[str]]:
         return approved_pools(self.approvals)
 

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from badges.policy.agencies import approvals_of
+from badges.policy.agencies import approvals_of, approved_pools_of
 from badges.policy.completion_history import (
     Change,
     Timeline,
@@ -51,13 +51,13 @@ from badges.policy.holdings import holdings
 from badges.policy.rule_book import (
     ApprovalBook,
     RuleBook,
-    approved_pools,
     nested_refs,
 )
 from badges.policy.stack_rules import (
     StackPolicy,
     concrete_policy,
     parse_rule,
+    pools_of,
     stacks_of,
     with_hold_harmless,
 )
@@ -116,15 +116,17 @@ async def rule_book(
     """The targets and, by IRI, the current revision of every stack their rules nest, made
     concrete: pools of approved MCs as the agency's approvals stand, criteria as leaves, and
     hold harmless for the roles someone holds that way."""
-    pools = approved_pools(await approvals_of(session, agency))
     nested: dict[str, StackPolicy] = {}
     frontier = list(nested_refs(target.policy for target in targets))
     while frontier:
         ref = frontier.pop()
         if ref not in nested:
-            stack = await resolve_stack_ref(session, public_url, agency, ref)
-            nested[ref] = concrete_policy(policy_of(stack), pools)
+            nested[ref] = policy_of(await resolve_stack_ref(session, public_url, agency, ref))
             frontier.extend(stacks_of(nested[ref].rule))
+    every = [*(target.policy for target in targets), *nested.values()]
+    purposes = {pool.purpose for policy in every for pool in pools_of(policy.rule)}
+    pools = await approved_pools_of(session, agency, purposes)
+    nested = {ref: concrete_policy(policy, pools) for ref, policy in nested.items()}
     held_harmless = await roles_with_holds(session, agency)
     weighed: dict[int, StackPolicy] = {}
     for target in targets:
