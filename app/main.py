@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import imsx, openapi, problems
+from app.foreign_status import sweep_periodically
 from app.heap import freeze_start_up_objects
 from app.limits import BodySizeLimit, NestingLimit
 from app.routers import (
@@ -71,12 +72,17 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         # Webhooks are sent from the outbox by this task, never by the request that caused them.
         worker = DeliveryWorker(service.sessions, service.vault, _delivery_config(service.settings))
         delivering = asyncio.create_task(worker.run())
+        background = [delivering]
+        every = service.settings.foreign_status_sweep_seconds
+        if every > 0:
+            background.append(asyncio.create_task(sweep_periodically(service, every)))
         try:
             yield
         finally:
             warming.cancel()
-            delivering.cancel()
-            await asyncio.gather(delivering, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if state is None:
                 await service.close()
 

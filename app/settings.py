@@ -199,6 +199,15 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=16, ge=1, description="Most webhook requests in flight at once per process."
     )
+    foreign_status_sweep_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="How often each agency's credentials from other issuers have their status "
+        "read again, in the background (state queries answer from the last sweep). 0: no "
+        "periodic sweep; a state query then starts one when the last is 5 minutes old, and "
+        "waits for it.",
+    )
 
     @field_validator("data_dir", mode="before")
     @classmethod

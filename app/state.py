@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,7 +15,8 @@ from badges.issuers.issuers import KeyVault
 from badges.issuing.issuing import IssuingContext
 from badges.issuing.signing import Signer
 from badges.policy.approved_providers import ApprovedProviders
-from badges.policy.foreign_status import StatusCache
+from badges.policy.foreign_status import FRESH_FOR, StatusCache
+from badges.policy.foreign_sweeps import Sweeps
 from badges.policy.stacks import badge_alignments
 from badges.wallets.mail import (
     Mailer,
@@ -52,6 +54,8 @@ class ServiceState:
     approved_providers: ApprovedProviders
     # Status readings of credentials issued elsewhere, reused for 5 minutes (README).
     foreign_status: StatusCache = field(default_factory=StatusCache)
+    # The background re-reads of those statuses, one per agency at a time.
+    foreign_sweeps: Sweeps = field(default_factory=Sweeps)
 
     @property
     def issuing(self) -> IssuingContext:
@@ -64,6 +68,7 @@ class ServiceState:
         )
 
     async def close(self) -> None:
+        await self.foreign_sweeps.cancel()
         self.signer.close()
         await self.fetcher.aclose()
         await self.engine.dispose()
@@ -147,7 +152,15 @@ def build_state(settings: Settings) -> ServiceState:
         own_credentials=OwnCredentials(sessions, settings.public_url, OWN_CREDENTIALS_CACHED),
         mailer=build_mailer(settings),
         approved_providers=approved_providers,
+        foreign_sweeps=Sweeps(sweep_period(settings)),
     )
+
+
+def sweep_period(settings: Settings) -> timedelta:
+    """How often an agency's foreign credentials are swept: the setting, or (periodic sweeps
+    off) the freshness window, for the sweeps state queries start."""
+    seconds = settings.foreign_status_sweep_seconds
+    return timedelta(seconds=seconds) if seconds > 0 else FRESH_FOR
 
 
 def build_mailer(settings: Settings) -> Mailer:

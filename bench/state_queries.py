@@ -23,16 +23,16 @@ Run: .venv/bin/python bench/state_queries.py [--database-url URL] [--educators 2
    `foreign_seed`); the foreign issuer then revokes its 1 %. An award made here is one
    credential row holding only the columns queries use (the document is a placeholder:
    bulk evaluation reads stored data), one recipient row and one `issued` event.
-4. Figures (`rechecks`): a sweep re-reads the status of every foreign credential from its
-   issuer's lists, at most once per freshness window (5 minutes) per process, so the first
-   query after the window expired pays it and is reported apart ("sweep", with how long a
-   probe sent meanwhile waited), the next ones are the steady state (p50/p95, a series cut
-   if it reaches the window's end). Before each sweep the issuer revokes a few more. Timed:
-   sweeps in this process (the service's verifier, an empty reading cache: an expired
-   window); evaluating every educator against one stack (domain, then HTTP with and without
-   the sweep) and against all stacks and lattice roles at once; p50/p95 of the holders
-   query (a stack, half with a district filter, a quarter on page 2; and of an achievement)
-   and of the educator-progress query, through the domain functions and HTTP.
+4. Figures (`rechecks`): the service sweeps the status of every foreign credential in the
+   background, every `--sweep-seconds` (30 by default here, 300 in production, so that
+   sweeps run during every timed series); queries answer from the last sweep and never
+   wait for one. Timed: a sweep in this process (the service's verifier, an empty reading
+   cache) and the sweeps the service ran (from its log); evaluating every educator against
+   one stack (domain, then HTTP) and against all stacks and lattice roles at once; p50/p95
+   of the holders query (a stack, half with a district filter, a quarter on page 2; and of
+   an achievement) and of the educator-progress query, through the domain functions and
+   HTTP, with how many sweeps ran during each HTTP series. Before each series the foreign
+   issuer revokes a few more.
 
 Targets: holders and progress p95 under 100 ms, the achievement-holders query well under
 it; re-evaluating 200,000 educators against a stack in under 2 minutes. Prints a table,
@@ -73,11 +73,10 @@ from foreign_seed import Educators, ForeignAward, seed_foreign
 from pg import start_postgres, stop_postgres
 from rechecks import (
     LoadLog,
-    Window,
     bench_verifier,
     domain_sweep,
     foreign_counts,
-    swept,
+    service_sweeps,
 )
 from service import Service, lattice_cli, start_service, stop_service
 
@@ -107,9 +106,11 @@ STACK_SIZE = 8
 DISTRICTS = 200
 COPY_BATCH = 100_000
 NOW = datetime.now(UTC).replace(microsecond=0)
-# A sweep of tens of thousands of foreign credentials runs inside one request.
+# evaluate-all over every educator may take minutes.
 HTTP_TIMEOUT = httpx.Timeout(3600.0, connect=10.0)
-SPARE = 6  # queries planned beyond the timed ones: 5 warm-ups, 1 that pays the sweep
+SPARE = 5  # queries planned beyond the timed ones: the warm-ups
+# Longest an HTTP series goes on waiting for a sweep of the service to happen meanwhile.
+SERIES_LIMIT = 180.0
 
 
 def percentiles(samples: Sequence[float]) -> dict[str, Any]:
@@ -128,9 +129,8 @@ async def timed(
     warmup: int = 5,
     deadline: float | None = None,
 ) -> dict[str, Any]:
-    """p50/p95 of `count` calls after `warmup`; a series that reaches `deadline` (the end
-    of the service's freshness window, monotonic) stops there, since the next call would
-    pay a sweep, and says so."""
+    """p50/p95 of `count` calls after `warmup` (a series that reaches `deadline`, monotonic,
+    stops there and says so)."""
     for index in range(warmup):
         await call(-1 - index)
     samples = []
@@ -172,7 +172,6 @@ class World:
         ]
         self.foreign_awards: list[ForeignAward] = []
         self.still_active: list[tuple[int, str]] = []
-        self.window = Window()
         self.agency_id: uuid.UUID | None = None
         self.educators: list[uuid.UUID] = []
         self.stacks: list[dict[str, Any]] = []
@@ -567,7 +566,10 @@ async def measure(
         # Holders of a stack are read from a run: without the full one, only the two
         # stacks evaluated above have holders to list.
         queried = stacks[:2] if world.args.skip_all_targets else stacks
-        figures |= await _latencies(world, sessions, agency, queried, http, source, loads)
+        figures |= await _latencies(
+            world, sessions, agency, queried, http, source, loads, service.log
+        )
+        figures["service_sweeps"] = service_sweeps(service.log)
     finally:
         await engine.dispose()
     return figures
@@ -592,27 +594,15 @@ async def _evaluate(
 async def _evaluate_http(
     world: World, http: httpx.AsyncClient, stacks: list[Stack]
 ) -> dict[str, Any]:
-    """evaluate-all of one stack through HTTP: first in an expired window (the service's
-    sweep included; its first since it started), then again inside the window."""
-    met: list[int] = []
-
-    async def evaluate() -> None:
-        response = await http.post(f"/v1/agency/stacks/{stacks[1].id}/evaluate-all")
-        response.raise_for_status()
-        met.append(response.json()["targets"][0]["met"])
-
-    async def probe() -> None:
-        (await http.get(f"/v1/agency/stacks/{stacks[0].id}/holders")).raise_for_status()
-
+    """evaluate-all of one stack through HTTP (sweeps run in the service meanwhile)."""
     await revoke_news(world)
-    with_sweep = await swept(world.window, evaluate, probe)
     start = time.perf_counter()
-    await evaluate()
+    response = await http.post(f"/v1/agency/stacks/{stacks[1].id}/evaluate-all")
+    response.raise_for_status()
     return {
-        "evaluate_one_stack_http_sweep": with_sweep | {"met": met[0]},
         "evaluate_one_stack_http": {
             "seconds": round(time.perf_counter() - start, 2),
-            "met": met[1],
+            "met": response.json()["targets"][0]["met"],
         },
     }
 
@@ -625,10 +615,11 @@ async def _latencies(
     http: httpx.AsyncClient,
     source: StatusSource,
     loads: LoadLog,
+    log: Path,
 ) -> dict[str, Any]:
     """Domain queries (status already re-read by the domain sweep just before: its readings
-    are what progress reuses), then each HTTP query first in an expired window (it pays the
-    sweep), then in the steady state of that window."""
+    are what progress reuses), then each HTTP query while the service sweeps in the
+    background, with the sweeps that ran meanwhile."""
     queries = world.args.queries
     pick = random.Random(7)
     plans = [
@@ -694,15 +685,29 @@ async def _latencies(
         body = {"educator": {"educatorId": world.license(people[index]), "state": "TX"}}
         (await http.post("/v1/agency/progress", json=body)).raise_for_status()
 
-    async def probe() -> None:
-        (await http.get(f"/v1/agency/stacks/{stacks[0].id}/holders")).raise_for_status()
-
     async def http_series(call: Callable[[int], Awaitable[Any]]) -> dict[str, Any]:
-        waited = await world.window.expire()
+        """`queries` calls, and on until a sweep of the service ran meanwhile (at most
+        `SERIES_LIMIT` seconds): the figures then include queries answered during one."""
         await revoke_news(world)
-        sweep = await swept(world.window, lambda: call(-SPARE), probe)
-        steady = await timed(queries, call, deadline=world.window.deadline)
-        return {"sweep": sweep | {"waited_s": waited}, "steady": steady}
+        for index in range(SPARE):
+            await call(queries + index)
+        before = len(service_sweeps(log))
+        start = time.monotonic()
+        samples: list[float] = []
+        during: list[dict[str, float]] = []
+        while len(samples) < queries or (not during and time.monotonic() - start < SERIES_LIMIT):
+            began = time.perf_counter()
+            await call(len(samples) % queries)
+            samples.append(time.perf_counter() - began)
+            if len(samples) % 25 == 0:
+                during = service_sweeps(log)[before:]
+        during = service_sweeps(log)[before:]
+        return percentiles(samples) | {
+            "cut_at_window_end": False,
+            "seconds": round(time.monotonic() - start, 1),
+            "sweeps_during": len(during),
+            "sweep_s": [sweep["seconds"] for sweep in during],
+        }
 
     figures = {
         "holders_stack_domain": await timed(queries, holders_domain),
@@ -777,8 +782,16 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     for key in ("sweep_domain_first", "sweep_domain"):
         row = figures[key]
         print(
-            f"{key}: {row['sweep_s']} s, {row['changed']} changed, "
+            f"{key}: {row['read']:,} read in {row['sweep_s']} s "
+            f"({row['per_credential_ms']} ms each), {row['changed']} changed, "
             f"{row['stale_reevaluated']} stale re-evaluated ({row['with_stale_and_commit_s']} s)"
+        )
+    sweeps = figures["service_sweeps"]
+    if sweeps:
+        seconds = sorted(sweep["seconds"] for sweep in sweeps)
+        print(
+            f"sweeps in the service: {len(sweeps)}, {sweeps[-1]['read']:,} read each, "
+            f"{seconds[0]}-{seconds[-1]} s"
         )
     for key in ("evaluate_one_stack", "evaluate_all_stacks_and_roles"):
         if key not in figures:
@@ -789,22 +802,16 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
             f"its MCs), {row['targets']} target(s), {row['met']:,} met: "
             f"{row['evaluate_s']} s ({row['with_commit_s']} s with commit)"
         )
-    swept_run = figures["evaluate_one_stack_http_sweep"]
     http_run = figures["evaluate_one_stack_http"]
-    print(
-        f"evaluate_one_stack_http: {swept_run['seconds']} s with the sweep, "
-        f"{http_run['seconds']} s in the window ({http_run['met']:,} met)"
-    )
+    print(f"evaluate_one_stack_http: {http_run['seconds']} s ({http_run['met']:,} met)")
     print(f"{'query':<34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for key in ("holders_stack", "holders_achievement", "progress"):
         _row(f"{key} (domain)", figures[f"{key}_domain"])
         http = figures[f"{key}_http"]
-        _row(f"{key} (http, steady)", http["steady"])
-        sweep = http["sweep"]
-        probes = sweep["probes_during"]
+        _row(f"{key} (http)", http)
         print(
-            f"{key + ' (http, sweep)':<34} {1:>5} {sweep['seconds'] * 1000:>8.0f}   "
-            f"probes meanwhile: {probes['n']}, p50 {probes['p50_ms']} ms, max {probes['max_ms']} ms"
+            f"{'':<34} over {http['seconds']} s, {http['sweeps_during']} sweeps meanwhile "
+            f"({', '.join(str(s) for s in http['sweep_s'])} s)"
         )
     print(
         f"load average (1 min): {figures['load_average']['min_1m']}-"
@@ -815,9 +822,9 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
 
 def _row(label: str, row: dict[str, Any]) -> None:
     if not row["n"]:
-        print(f"{label:<34}     0   (the sweep outlasted the freshness window)")
+        print(f"{label:<34}     0")
         return
-    cut = "  (cut at the window's end)" if row["cut_at_window_end"] else ""
+    cut = "  (cut at the deadline)" if row["cut_at_window_end"] else ""
     print(
         f"{label:<34} {row['n']:>5} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8}{cut}"
     )
@@ -847,6 +854,12 @@ def main() -> None:
     )
     parser.add_argument("--stacks", type=int, default=50)
     parser.add_argument("--queries", type=int, default=200, help="timed queries of each kind")
+    parser.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=30.0,
+        help="the service's LATTICE_FOREIGN_STATUS_SWEEP_SECONDS (300 by default in production)",
+    )
     parser.add_argument("--data-dir", type=Path, help="the service's data directory (kept)")
     parser.add_argument(
         "--skip-all-targets",
@@ -867,7 +880,12 @@ def main() -> None:
             try:
                 # The foreign issuer is on loopback, over http: development-only settings.
                 service = start_service(
-                    data_dir, database_url, fetch_allow_http="true", fetch_allow_private="true"
+                    data_dir,
+                    database_url,
+                    fetch_allow_http="true",
+                    fetch_allow_private="true",
+                    foreign_status_sweep_seconds=str(args.sweep_seconds),
+                    log_level="info",  # the service logs each sweep at info
                 )
                 try:
                     figures = asyncio.run(run(service, foreign, database_url, args))

@@ -85,6 +85,8 @@ def settings(
         # The webhook tests' receivers listen on plain http on loopback, and must not wait.
         webhooks_allow_http=True,
         webhooks_allow_private=True,
+        # A state query sweeps foreign statuses itself, so a test sees a revocation at once.
+        foreign_status_sweep_seconds=0,
         webhook_poll_seconds=0.05,
         webhook_retry_base_seconds=0.2,
         webhook_timeout_seconds=1.0,

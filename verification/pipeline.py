@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from keys.vc_jwt import VcJwtError, decode_unverified
 from verification.context import (
     CredentialKind,
     RecipientQuery,
@@ -29,13 +30,21 @@ from verification.context import (
 )
 from verification.display import display_data
 from verification.fetch import Fetcher
-from verification.inputs import InputLimits, Presented, read_presented
+from verification.inputs import (
+    InputError,
+    InputLimits,
+    Presented,
+    check_credential_object,
+    read_presented,
+)
 from verification.issuer_registry import IssuerRegistry
 from verification.report import CheckResult, CheckStatus, VerificationReport, derive_verdict
 from verification.resolvers import CompositeResolver, default_resolver
 from verification.static_cache import STATIC_STEPS, StaticCheckCache, content_key
 from verification.status import BitstringStatusListChecker, StatusChecker
 from verification.steps import DEFAULT_STEPS
+from verification.steps.parse import credential_from_jwt_payload
+from verification.steps.status import StatusStep, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +114,27 @@ class Verifier:
         """Fetch `url` through the safe fetcher and verify what it returns."""
         fetched = await self.fetcher.fetch(url, accept=ACCEPT_ANY_CREDENTIAL)
         return await self.verify(fetched.body, recipient=recipient)
+
+    async def status_only(self, presented: Presented) -> CheckResult:
+        """Only the status check (§9.1 step 4) of a credential verified before: its
+        `credentialStatus` entries read from their lists, each list verified in full.
+
+        For re-reading the status of a credential this service stored after verifying it
+        (a sweep of thousands): its proof and contents cannot have changed since, only
+        what its issuer's lists say. A credential that cannot be read, or has no status
+        entry, is an `error` or `not_applicable` check: nothing is known of its status.
+        """
+        try:
+            if presented.jwt is not None:
+                credential = credential_from_jwt_payload(decode_unverified(presented.jwt)[1])
+            else:
+                credential = presented.credential or {}
+            credential = check_credential_object(credential, self._services.limits)
+        except (VcJwtError, InputError) as unreadable:
+            return result(
+                StatusStep, CheckStatus.ERROR, f"the credential cannot be read: {unreadable}"
+            )
+        return await status_of(credential, self._services, 0)
 
     def _split_steps(self) -> tuple[Sequence[Step], Sequence[Step]]:
         """The leading content-only steps (cacheable), and the rest."""

@@ -26,6 +26,8 @@ keys. The entry and bit rules are shared with the service's own-list reader
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,6 +37,7 @@ from formats.bitstring import (
     bit_is_set,
     decode_bitstring,
 )
+from net.lru import LruCache
 from verification.fetch import Fetcher, FetchError
 from verification.inputs import InputError, InputLimits, Presented, read_presented
 from verification.model import issuer_id, subject_of, types_of, valid_from, valid_until
@@ -51,6 +54,8 @@ LIST_ACCEPT: Final = (
 MIN_ENTRIES: Final = 131_072
 # statusSize > 1 needs 2^statusSize status messages: past this no credential can carry them.
 MAX_STATUS_SIZE: Final = 16
+# Verified list credentials remembered per checker (16 KB of bits and a subject each).
+REMEMBERED_LISTS: Final = 256
 # A set status of these purposes changes the verdict; any other purpose ("message",
 # "refresh", ...) is information about the credential, reported and never a revocation.
 _DECISIVE: Final = {"revocation": "revoked", "suspension": "suspended"}
@@ -253,8 +258,27 @@ def issuer_warning(url: str, signer: str | None, issuer: str | None) -> str | No
     return f"status list {url} is signed by {signer}, not by the credential's issuer {issuer}"
 
 
+@dataclass(frozen=True)
+class _ReadList:
+    """A fetched list credential as verified: why it cannot be read, or its subject, its
+    signer and its bits (decoded once)."""
+
+    problem: str | None
+    subject: Mapping[str, Any] = field(default_factory=dict)
+    signer: str | None = None
+    bits: bytes | str = b""  # str: why `encodedList` cannot be decoded
+    read_at: float = 0.0
+
+
 class BitstringStatusListChecker:
-    """Reads `BitstringStatusListEntry` (and legacy `StatusList2021Entry`) via the fetcher."""
+    """Reads `BitstringStatusListEntry` (and legacy `StatusList2021Entry`) via the fetcher.
+
+    A list credential, once verified and decoded, is remembered by the digest of its bytes
+    for `reuse_for` (60 s, a Lattice list's own `max-age`): the many credentials of one list
+    (a sweep re-reading thousands) verify its proof once, and a republished list has other
+    bytes, so it is verified again at once. The bound keeps a verdict that depends on the
+    clock (the list's validity window) from outliving it by more than that.
+    """
 
     def __init__(
         self,
@@ -262,10 +286,15 @@ class BitstringStatusListChecker:
         *,
         max_list_bytes: int = 2 * 1024 * 1024,
         limits: InputLimits = InputLimits(),
+        reuse_for: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetcher = fetcher
         self._max_list_bytes = max_list_bytes
         self._limits = limits
+        self._reuse_for = reuse_for
+        self._clock = clock
+        self._lists: LruCache[str, _ReadList] = LruCache(REMEMBERED_LISTS)
 
     async def check(
         self,
@@ -286,23 +315,57 @@ class BitstringStatusListChecker:
         if isinstance(entry, str):
             return status_error(entry)
         try:
-            presented = await self._fetch_list(entry.url)
-        except (FetchError, InputError) as unavailable:
+            fetched = await self._fetcher.fetch(entry.url, accept=LIST_ACCEPT)
+        except FetchError as unavailable:
             return status_error(f"status list unavailable: {unavailable}")
-        report = await verify_list(presented)
-        listed = report.credential or {}
-        problem = _verification_problem(report, entry.url) or _subject_problem(listed, entry)
+        listed = await self._read_list(entry, fetched.body, verify_list)
+        if listed.problem is not None:
+            return status_error(listed.problem)
+        problem = _subject_problem(listed.subject, entry)
         if problem is not None:
             return status_error(problem)
-        result = self._read(subject_of(listed) or {}, entry)
-        warning = issuer_warning(entry.url, issuer_id(listed), issuer)
+        result = self._read(listed.bits, entry)
+        warning = issuer_warning(entry.url, listed.signer, issuer)
         return dataclasses.replace(result, warning=warning) if warning else result
 
-    def _read(self, subject: Mapping[str, Any], entry: ListEntry) -> StatusResult:
+    async def _read_list(
+        self, entry: ListEntry, body: bytes, verify_list: ListVerifier
+    ) -> _ReadList:
+        key = f"{entry.url} {hashlib.sha256(body).hexdigest()}"
+        now = self._clock()
+        known = self._lists.get(key)
+        if known is not None and now - known.read_at < self._reuse_for:
+            return known
+        listed = await self._verified(entry.url, body, verify_list)
+        self._lists.put(key, dataclasses.replace(listed, read_at=now))
+        return listed
+
+    async def _verified(self, url: str, body: bytes, verify_list: ListVerifier) -> _ReadList:
+        """The list credential in `body`: JSON with an embedded proof, or a VC-JWT."""
         try:
-            bits = decode_bitstring(subject.get("encodedList"), self._max_list_bytes)
+            presented = read_presented(body, self._limits)
+        except InputError as unreadable:
+            return _ReadList(f"status list unavailable: {unreadable}")
+        if presented.container not in ("json", "jwt"):
+            return _ReadList(
+                f"status list unavailable: {url} returned a baked image, not a status list "
+                "credential"
+            )
+        report = await verify_list(presented)
+        listed = report.credential or {}
+        problem = _verification_problem(report, url)
+        if problem is not None:
+            return _ReadList(problem)
+        subject = subject_of(listed) or {}
+        try:
+            bits: bytes | str = decode_bitstring(subject.get("encodedList"), self._max_list_bytes)
         except ValueError as malformed:
-            return status_error(f"status list {entry.url}: {malformed}")
+            bits = f"status list {url}: {malformed}"
+        return _ReadList(None, subject, issuer_id(listed), bits)
+
+    def _read(self, bits: bytes | str, entry: ListEntry) -> StatusResult:
+        if isinstance(bits, str):
+            return status_error(bits)
         bit_count = len(bits) * 8
         problem = length_problem(entry.url, bit_count, entry) or range_problem(
             entry.url, bit_count, entry
@@ -310,14 +373,6 @@ class BitstringStatusListChecker:
         if problem is not None:
             return status_error(problem)
         return status_outcome(entry, read_status(bits, entry.first_bit, entry.size))
-
-    async def _fetch_list(self, url: str) -> Presented:
-        """The list credential at `url`: JSON with an embedded proof, or a VC-JWT."""
-        fetched = await self._fetcher.fetch(url, accept=LIST_ACCEPT)
-        presented = read_presented(fetched.body, self._limits)
-        if presented.container not in ("json", "jwt"):
-            raise InputError(f"{url} returned a baked image, not a status list credential")
-        return presented
 
 
 def _verification_problem(report: VerificationReport, url: str) -> str | None:
@@ -341,8 +396,7 @@ def _verification_problem(report: VerificationReport, url: str) -> str | None:
     return None
 
 
-def _subject_problem(listed: Mapping[str, Any], entry: ListEntry) -> str | None:
-    subject = subject_of(listed)
-    if subject is None or not set(types_of(subject)) & set(LIST_TYPES):
+def _subject_problem(subject: Mapping[str, Any], entry: ListEntry) -> str | None:
+    if not set(types_of(subject)) & set(LIST_TYPES):
         return f"status list {entry.url} has no BitstringStatusList subject"
     return purpose_problem(entry.url, subject.get("statusPurpose"), entry.purpose)

@@ -11,7 +11,9 @@ Freshness: a reading is reused for `FRESH_FOR` (5 minutes) per stored document
 question. The verifier's own fetch cache sits below it and honours the list's
 `Cache-Control: max-age` (a Lattice list says 60 s), so a reading never rests on a list
 older than the two together. A revocation is therefore counted at most about 5 minutes
-after the issuer published it.
+after the issuer published it. State queries over all educators read no status themselves:
+a background sweep reads every counted foreign credential once per window
+(`foreign_sweeps`), and they answer from the changes it saw.
 
 History: each change of status seen is appended, with the moment it was first seen
 (`ForeignStatusObservation`), and never rewritten. An answer "as of" a date reads the last
@@ -23,6 +25,7 @@ changes nothing: the last status seen stands.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections import defaultdict
@@ -89,20 +92,6 @@ class StatusCache:
         self._fresh_for = fresh_for
         self._clock = clock
         self._entries: LruCache[str, _Cached] = LruCache(max_entries)
-        self._swept: dict[uuid.UUID, datetime] = {}
-
-    def sweep_due(self, agency_id: uuid.UUID) -> bool:
-        """Whether the agency's foreign credentials are due a sweep, and if so, note it now.
-
-        Each reading is reused for `fresh_for` anyway, so sweeping more often than that only
-        re-reads the database: a state query must not load every foreign document each time.
-        """
-        now = self._clock()
-        last = self._swept.get(agency_id)
-        if last is not None and now - last < self._fresh_for:
-            return False
-        self._swept[agency_id] = now
-        return True
 
     async def read(self, document: str, check: StatusCheck) -> tuple[Reading | None, datetime]:
         """The reading of `document`, and when it was taken."""
@@ -162,18 +151,25 @@ class _Seen:
 
 
 async def observe(
-    session: AsyncSession, source: StatusSource | None, items: Sequence[Foreign]
+    session: AsyncSession,
+    source: StatusSource | None,
+    items: Sequence[Foreign],
+    yield_every: int = 0,
 ) -> int:
     """Read each credential's status again (cached) and append what changed; how many did.
 
     A revocation is final: a revoked credential is not read again. A reading taken before
     the last change recorded (a stale cache in another process) is not newer news. The
-    educators a change concerns are marked for re-evaluation (`completion_marks`)."""
+    educators a change concerns are marked for re-evaluation (`completion_marks`). With
+    `yield_every`, the event loop gets a turn after that many readings (a background sweep:
+    a reading from a remembered list never waits, so it would never give one up)."""
     if source is None or not items:
         return 0
     last = await _last_seen(session, [item.key for item in items], None)
     changed: list[Foreign] = []
-    for item in items:
+    for position, item in enumerate(items, 1):
+        if yield_every and position % yield_every == 0:
+            await asyncio.sleep(0)
         seen = last.get(item.key)
         if seen is not None and seen.status == Standing.REVOKED.value:
             continue

@@ -7,7 +7,7 @@ credentials without an achievement row, instead of one query per educator. Only
 credentials of the achievements asked for are read. What counts is what
 `evaluation.agency_holdings` counts for one educator: wallet copies never (their original
 does), credentials from elsewhere with their issuer's status as last seen by the date
-(`foreign_status`; `refresh_foreign_status` reads it again), each from its awarded date.
+(`foreign_status`; a sweep reads it again, `foreign_sweeps`), each from its awarded date.
 """
 
 from __future__ import annotations
@@ -27,12 +27,9 @@ from badges.issuing.achievements import achievement_url
 from badges.policy.criteria import recorded_holdings
 from badges.policy.evaluation import (
     counts_from,
-    relevant_achievements,
 )
 from badges.policy.foreign_status import (
-    StatusSource,
     held_ref,
-    observe,
     problems_at,
     submitted_ref,
 )
@@ -97,37 +94,6 @@ async def holdings(
                 yield educator_id, items + extra.pop(educator_id, [])
     for educator_id, items in extra.items():
         yield educator_id, items
-
-
-async def refresh_foreign_status(
-    session: AsyncSession, agency: Agency, source: StatusSource
-) -> int:
-    """Read again (cached, see `foreign_status`) the status of every credential from
-    elsewhere the agency may count: those submitted to it, and those its educators pushed
-    of an achievement it has a rule on. Educators whose status changed are marked stale, so
-    the completions read next agree with a single evaluation. At most once per freshness
-    window per agency (the readings would be reused anyway). How many changed."""
-    if not source.cache.sweep_due(agency.id):
-        return 0
-    submitted = await session.scalars(
-        select(SubmittedCredential).where(
-            SubmittedCredential.agency_id == agency.id,
-            SubmittedCredential.accepted.is_(True),
-            SubmittedCredential.achievement_iri.is_not(None),
-        )
-    )
-    items = [submitted_ref(row) for row in submitted]
-    relevant = sorted(await relevant_achievements(session, agency))
-    for chunk in chunks(relevant):
-        pushed = await session.scalars(
-            select(HeldCredential)
-            .join(EducatorIdentifier, EducatorIdentifier.lookup_key == HeldCredential.lookup_key)
-            .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-            .where(Educator.agency_id == agency.id, HeldCredential.achievement_iri.in_(chunk))
-            .distinct()
-        )
-        items += [held_ref(row) for row in pushed]
-    return await observe(session, source, items)
 
 
 def own_achievement_ids(public_url: str, achievements: Iterable[str]) -> list[uuid.UUID]:

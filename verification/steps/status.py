@@ -9,10 +9,10 @@ credential's) makes a passing check a warning.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from verification.context import RunContext, result
+from verification.context import RunContext, Services, result
 from verification.inputs import Presented
 from verification.model import as_list, issuer_id
 from verification.report import (
@@ -32,47 +32,57 @@ class StatusStep:
 
     async def run(self, ctx: RunContext) -> CheckResult:
         credential = ctx.credential or {}
-        entries = as_list(credential.get("credentialStatus"))
-        if not entries or ctx.kind == "status_list":
+        if ctx.kind == "status_list":
             return result(self, CheckStatus.NOT_APPLICABLE, "the credential has no status entry")
-        if not ctx.proof_ok:
+        if credential.get("credentialStatus") and not ctx.proof_ok:
             return result(self, CheckStatus.NOT_APPLICABLE, "skipped: the signature did not verify")
-        checker = ctx.services.status_checker
-        if checker is None:
-            return result(self, CheckStatus.ERROR, "no status checker is configured")
+        return await status_of(credential, ctx.services, ctx.depth)
 
-        async def verify_list(listed: Presented) -> VerificationReport:
-            return await ctx.services.verify_nested(listed, "status_list", ctx.depth + 1)
 
-        if not all(isinstance(entry, dict) for entry in entries):
-            return result(self, CheckStatus.FAILED, '"credentialStatus" must be an object')
-        outcomes = await checker.check(
-            entries, issuer_id=issuer_id(credential), verify_list=verify_list
-        )
-        return self._summary(outcomes)
+async def status_of(credential: Mapping[str, Any], services: Services, depth: int) -> CheckResult:
+    """What the `credentialStatus` entries of `credential` say, each list credential
+    verified by the same pipeline one level deeper."""
+    entries = as_list(credential.get("credentialStatus"))
+    if not entries:
+        return result(StatusStep, CheckStatus.NOT_APPLICABLE, "the credential has no status entry")
+    checker = services.status_checker
+    if checker is None:
+        return result(StatusStep, CheckStatus.ERROR, "no status checker is configured")
 
-    def _summary(self, outcomes: Sequence[StatusResult]) -> CheckResult:
-        """One check for all entries: revoked, then suspended, then unknown, then fine.
+    async def verify_list(listed: Presented) -> VerificationReport:
+        return await services.verify_nested(listed, "status_list", depth + 1)
 
-        Warnings (a list signed by another issuer) ride along with whatever decides, and
-        turn a pass into a warning: worth telling, the verdict stays the same.
-        """
-        warnings = [o.warning for o in outcomes if o.warning]
-        for outcome, verdict in (
-            (StatusOutcome.REVOKED, Verdict.REVOKED),
-            (StatusOutcome.SUSPENDED, Verdict.SUSPENDED),
-        ):
-            hit = next((o for o in outcomes if o.outcome is outcome), None)
-            if hit is not None:
-                return result(self, CheckStatus.FAILED, _join([hit.message], warnings), verdict)
-        # An unreadable or unsupported status could hide a revocation: cannot verify.
-        errors = [o.message for o in outcomes if o.outcome is not StatusOutcome.OK]
-        if errors:
-            return result(self, CheckStatus.ERROR, _join(errors, warnings))
-        passed = [o.message for o in outcomes]
-        if warnings:
-            return result(self, CheckStatus.WARNING, _join(passed, warnings))
-        return result(self, CheckStatus.PASSED, _join(passed, []))
+    if not all(isinstance(entry, dict) for entry in entries):
+        return result(StatusStep, CheckStatus.FAILED, '"credentialStatus" must be an object')
+    outcomes = await checker.check(
+        entries, issuer_id=issuer_id(credential), verify_list=verify_list
+    )
+    return summary(outcomes)
+
+
+def summary(outcomes: Sequence[StatusResult]) -> CheckResult:
+    """One check for all entries: revoked, then suspended, then unknown, then fine.
+
+    Warnings (a list signed by another issuer) ride along with whatever decides, and
+    turn a pass into a warning: worth telling, the verdict stays the same.
+    """
+    step = StatusStep
+    warnings = [o.warning for o in outcomes if o.warning]
+    for outcome, verdict in (
+        (StatusOutcome.REVOKED, Verdict.REVOKED),
+        (StatusOutcome.SUSPENDED, Verdict.SUSPENDED),
+    ):
+        hit = next((o for o in outcomes if o.outcome is outcome), None)
+        if hit is not None:
+            return result(step, CheckStatus.FAILED, _join([hit.message], warnings), verdict)
+    # An unreadable or unsupported status could hide a revocation: cannot verify.
+    errors = [o.message for o in outcomes if o.outcome is not StatusOutcome.OK]
+    if errors:
+        return result(step, CheckStatus.ERROR, _join(errors, warnings))
+    passed = [o.message for o in outcomes]
+    if warnings:
+        return result(step, CheckStatus.WARNING, _join(passed, warnings))
+    return result(step, CheckStatus.PASSED, _join(passed, []))
 
 
 def _join(messages: Sequence[str], warnings: Sequence[str]) -> str:

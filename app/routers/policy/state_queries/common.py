@@ -12,9 +12,8 @@ from fastapi import Depends, Query
 
 from app.cursors import decode, encode, fingerprint
 from app.deps import AgencyCaller, RequireAgency, State
-from app.foreign_status import status_source
+from app.foreign_status import foreign_sweep
 from badges.errors import InvalidInput
-from badges.policy.holdings import refresh_foreign_status
 from badges.policy.stack_completions import refresh_stale
 from badges.policy.state_queries import (
     AnySelect,
@@ -72,12 +71,13 @@ Listed = Annotated[Listing, Depends(_listing)]
 
 
 async def refresh(state: State, agency: Agency) -> None:
-    """Re-read the status of credentials from elsewhere (cached; a change marks educators
-    stale), then re-evaluate educators marked stale, committed before the query reads."""
-    moment = now()
+    """Re-evaluate the educators marked stale (by a change of status a sweep saw, a new
+    award, ...), committed before the query reads. Without periodic sweeps, the query first
+    sweeps the status of credentials from elsewhere if the last sweep is out of date."""
+    if state.settings.foreign_status_sweep_seconds == 0:
+        await state.foreign_sweeps.sweep_now_if_due(agency.id, foreign_sweep(state, agency.id))
     async with transaction(state.sessions) as session:
-        await refresh_foreign_status(session, agency, status_source(state, moment))
-        await refresh_stale(session, state.settings.public_url, agency, moment)
+        await refresh_stale(session, state.settings.public_url, agency, now())
 
 
 @dataclass(frozen=True)

@@ -161,11 +161,15 @@ async def _completion_holders(
         )
     issuer = await find_issuer(session, listing.issuer)
     page = Page.of(listing, 1, target.kind, target.id, *_filters(listing))
-    book = await rule_book(session, state.settings.public_url, caller.agency, [target])
-    counted = book.achievements()
-    if listing.purpose is not None:
-        counted &= set(await approved_for(session, caller.agency, listing.purpose, page.at))
-    held_of = own_achievement_ids(state.settings.public_url, counted)
+    held_of: list[uuid.UUID] = []
+    if issuer is not None or listing.purpose is not None:
+        # Only these filters ask which of the rule's MCs she holds: the rule book is built
+        # for them alone (most queries read the stored completions and nothing else).
+        book = await rule_book(session, state.settings.public_url, caller.agency, [target])
+        counted = book.achievements()
+        if listing.purpose is not None:
+            counted &= set(await approved_for(session, caller.agency, listing.purpose, page.at))
+        held_of = own_achievement_ids(state.settings.public_url, counted)
 
     def build(after: uuid.UUID | None) -> AnySelect:
         where = HolderFilter(page.at, listing.district, issuer, listing.purpose)
