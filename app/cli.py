@@ -7,8 +7,10 @@ import json
 import logging
 import logging.config
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings, get_settings
 from app.startup import StartRefused, log_config, open_keys, start_up_lines, unopened_warning
-from badges.errors import DomainError
+from badges.errors import DomainError, NotFound
 from badges.issuers.clients import (
     PROVIDER_SCOPES,
     ListedClient,
@@ -39,12 +41,28 @@ from badges.issuers.issuers import (
     rotate_keys,
     set_suspension,
 )
-from badges.policy.agencies import create_agency
+from badges.issuers.staff import (
+    Address,
+    add_staff,
+    disable_staff,
+    list_staff,
+    places_of,
+)
+from badges.policy.agencies import agency_of, create_agency
+from badges.wallets.teachers import email_key, masked
 from schemas.api.base import TextLine
 from storage import migrate
+from storage.models import Agency
 from storage.session import create_engine, create_session_factory, transaction
 
 T = TypeVar("T")
+
+
+class StaffRole(StrEnum):
+    admin = "admin"
+    staff = "staff"
+
+
 _ONE_LINE: TypeAdapter[str] = TypeAdapter(TextLine)
 _SUSPENSION_HELP = (
     "Also give new credentials a suspension status entry, so they can be suspended. Off by "
@@ -57,11 +75,13 @@ issuer_cli = typer.Typer(help="Issuers (provider organisations).", no_args_is_he
 client_cli = typer.Typer(help="Provider API clients.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
 agency_cli = typer.Typer(help="State agencies.", no_args_is_help=True)
+staff_cli = typer.Typer(help="Console staff (people who sign in).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(issuer_cli, name="issuer")
 cli.add_typer(client_cli, name="client")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(agency_cli, name="agency")
+cli.add_typer(staff_cli, name="staff")
 
 
 def _prepare_storage(settings: Settings) -> None:
@@ -380,6 +400,87 @@ def client_rotate(
         }
 
     typer.echo(json.dumps(_run(operation)))
+
+
+@staff_cli.command("add")
+def staff_add(
+    email: Annotated[str, typer.Option(help="The person's work e-mail address.")],
+    issuer: Annotated[
+        str | None, typer.Option(help="Staff of this issuer (slug).", callback=_slug)
+    ] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Staff of this agency (its id, or its slug).")
+    ] = None,
+    role: Annotated[StaffRole, typer.Option(help="admin: also API clients and webhooks.")] = (
+        StaffRole.staff
+    ),
+) -> None:
+    """Give a person a console account (made on first use) at an issuer or an agency; adding
+    them again changes their role there."""
+    if (issuer is None) == (agency is None):
+        raise _fail("name either --issuer or --agency", 2)
+    if "@" not in email or not email.strip():
+        raise _fail("--email must be an e-mail address", 2)
+
+    async def operation(session: AsyncSession, vault: KeyVault) -> dict[str, Any]:
+        address = Address(email_key(vault, email), masked(email))
+        place = await get_issuer(session, issuer) if issuer else None
+        found = await _agency(session, agency) if agency else None
+        account = await add_staff(session, address, issuer=place, agency=found, role=role.value)
+        where = {"issuer": issuer} if issuer else {"agency": str(found.id) if found else None}
+        return {"email": account.email_label, **where, "role": role.value}
+
+    typer.echo(json.dumps(_run_with_keys(operation)))
+
+
+@staff_cli.command("list")
+def staff_list() -> None:
+    """List console accounts (masked addresses), their memberships, disabled ones included."""
+
+    async def operation(session: AsyncSession) -> list[dict[str, Any]]:
+        return [
+            {
+                "email": account.email_label,
+                "created_at": _iso(account.created_at),
+                "disabled_at": _iso(account.disabled_at),
+                "memberships": [
+                    {
+                        "kind": place.kind,
+                        "slug": place.slug,
+                        "id": str(place.id),
+                        "role": place.role,
+                    }
+                    for place in await places_of(session, account)
+                ],
+            }
+            for account in await list_staff(session)
+        ]
+
+    typer.echo(json.dumps({"staff": _run(operation)}))
+
+
+@staff_cli.command("disable")
+def staff_disable(
+    email: Annotated[str, typer.Option(help="The person's e-mail address.")],
+) -> None:
+    """Disable a console account for good (dated; the account stays) and sign it out."""
+
+    async def operation(session: AsyncSession, vault: KeyVault) -> dict[str, Any]:
+        account = await disable_staff(session, email_key(vault, email))
+        return {"email": account.email_label, "disabled_at": _iso(account.disabled_at)}
+
+    typer.echo(json.dumps(_run_with_keys(operation)))
+
+
+async def _agency(session: AsyncSession, named: str) -> Agency:
+    """An agency by its id, or by the slug of its issuer profile."""
+    try:
+        found = await session.get(Agency, uuid.UUID(named))
+    except ValueError:
+        found = await agency_of(session, await get_issuer(session, named))
+    if found is None:
+        raise NotFound(f"no agency {named!r}")
+    return found
 
 
 def _listed(item: ListedClient) -> dict[str, Any]:

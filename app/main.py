@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import imsx, openapi, problems
+from app.console.wiring import install as install_console
 from app.foreign_status import sweep_periodically
 from app.heap import freeze_start_up_objects
+from app.issue_batches import BatchRunner
 from app.limits import BodySizeLimit, NestingLimit
 from app.routers import (
     docs,
@@ -22,6 +24,7 @@ from app.routers.issuing import (
     achievements,
     badge_images,
     credentials,
+    issued,
     issuers,
     oauth,
     status,
@@ -48,6 +51,7 @@ from app.routers.wallets import (
 )
 from app.settings import Settings, get_settings
 from app.state import ServiceState, build_state
+from badges.issuing.csv_batch import MAX_FILE_BYTES
 from badges.webhooks.delivery import (
     DeliveryConfig,
     DeliveryWorker,
@@ -76,9 +80,13 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         every = service.settings.foreign_status_sweep_seconds
         if every > 0:
             background.append(asyncio.create_task(sweep_periodically(service, every)))
+        # Confirmed CSV batches go on issuing where the last run of the service stopped.
+        batches = app.state.issue_batches = BatchRunner(service)
+        batches.resume_soon()
         try:
             yield
         finally:
+            await batches.close()
             warming.cancel()
             for task in background:
                 task.cancel()
@@ -109,6 +117,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         achievements,
         badge_images,
         credentials,
+        issued,
         status,
         verify,
         vc_api_verify,
@@ -128,6 +137,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         docs,
     ):
         app.include_router(module.router)
+    install_console(app)
     # The last added runs first: a body over the size limit is cut off before its nesting
     # is read.
     app.add_middleware(NestingLimit)
@@ -150,6 +160,10 @@ def _body_limits(settings: Settings) -> Callable[[str], int]:
     def limit_for(path: str) -> int:
         if path.endswith(("/credentials:batch", "/v1/verify:batch")):
             return settings.max_batch_body_bytes
+        if path.startswith("/console/issuers/") and path.endswith("/batches"):
+            # Room for a CSV twice the largest read, so a file too big is refused on the
+            # form (beside its field), not by this limit.
+            return max(settings.max_body_bytes, 2 * MAX_FILE_BYTES + 65_536)
         return settings.max_body_bytes
 
     return limit_for

@@ -47,6 +47,9 @@ RATE_WINDOW: Final = timedelta(minutes=15)
 # A claim link a provider has the service e-mail on issuance: link only, no typed code, and
 # not counted against the address's sign-in limit (she must still be able to sign in).
 CLAIM: Final = "claim"
+# A code for the staff console (`app.console`): spent only there, and never shadows (or is
+# spent as) a teacher's code for the same address.
+CONSOLE: Final = "console"
 
 
 class TooManyRequests(DomainError):
@@ -137,8 +140,11 @@ async def start_sign_in(
     return IssuedCode(code=code, link_token=link_token, expires_at=expires_at)
 
 
-async def redeem_code(session: AsyncSession, vault: KeyVault, email: str, code: str) -> SignInCode:
-    """The newest live code for `email`, spent, if `code` matches and tries are left.
+async def redeem_code(
+    session: AsyncSession, vault: KeyVault, email: str, code: str, *, purpose: str | None = None
+) -> SignInCode:
+    """The newest live code for `email` (of `purpose` if given, else a teacher's), spent, if
+    `code` matches and tries are left.
 
     Every try, right or wrong, first takes one of the code's MAX_ATTEMPTS tries, and a
     right code is then spent; each step is one conditional UPDATE, so parallel requests
@@ -151,7 +157,7 @@ async def redeem_code(session: AsyncSession, vault: KeyVault, email: str, code: 
         .where(
             SignInCode.email_key == key,
             SignInCode.used_at.is_(None),
-            SignInCode.purpose != CLAIM,  # a claim e-mail must not shadow the code she typed
+            _of_purpose(purpose),
         )
         .order_by(SignInCode.created_at.desc())
         .limit(1)
@@ -165,12 +171,24 @@ async def redeem_code(session: AsyncSession, vault: KeyVault, email: str, code: 
     return row
 
 
-async def redeem_link(session: AsyncSession, link_token: str) -> SignInCode:
-    """The code whose link this is, spent: of parallel opens of one link, exactly one wins."""
-    row = await _spend(session, SignInCode.link_hash == _digest(link_token))
+async def redeem_link(
+    session: AsyncSession, link_token: str, *, purpose: str | None = None
+) -> SignInCode:
+    """The code whose link this is (of `purpose` if given, else not a console one), spent:
+    of parallel opens of one link, exactly one wins."""
+    which = SignInCode.link_hash == _digest(link_token)
+    kind = SignInCode.purpose == purpose if purpose else SignInCode.purpose != CONSOLE
+    row = await _spend(session, which & kind)
     if row is None:
         raise CodeRejected("that sign-in link is expired or already used; ask for a new one")
     return row
+
+
+def _of_purpose(purpose: str | None) -> ColumnElement[bool]:
+    if purpose is not None:
+        return SignInCode.purpose == purpose
+    # A claim e-mail must not shadow the code she typed, nor a console code a teacher's.
+    return SignInCode.purpose.not_in((CLAIM, CONSOLE))
 
 
 def _live(now: datetime) -> ColumnElement[bool]:

@@ -19,6 +19,8 @@ from storage.models.agencies import (
 from storage.models.base import Base, utcnow
 from storage.models.completions import Completion, CompletionRun, StaleEducator
 from storage.models.counting import CredentialCopy, ForeignStatusObservation
+from storage.models.images import UploadedImage
+from storage.models.issue_batches import IssueBatch, IssueBatchRow
 from storage.models.issuing import (
     Achievement,
     Client,
@@ -50,6 +52,7 @@ from storage.models.policy import (
     VettingRequest,
     VettingReview,
 )
+from storage.models.staff import StaffAccount, StaffMembership, StaffSession
 from storage.models.status import CredentialStatusEntry, StatusList
 from storage.models.teachers import (
     OutboxEmail,
@@ -87,6 +90,8 @@ __all__ = [
     "EducatorIdentifier",
     "ForeignStatusObservation",
     "HeldCredential",
+    "IssueBatch",
+    "IssueBatchRow",
     "Issuer",
     "IssuerKey",
     "Lattice",
@@ -102,6 +107,9 @@ __all__ = [
     "RoleHold",
     "SignInCode",
     "Stack",
+    "StaffAccount",
+    "StaffMembership",
+    "StaffSession",
     "StaleEducator",
     "StatusList",
     "SubmittedCredential",
@@ -109,6 +117,7 @@ __all__ = [
     "TeacherIdentifier",
     "TeacherProfile",
     "TeacherSession",
+    "UploadedImage",
     "VettingEvent",
     "VettingRequest",
     "VettingReview",
