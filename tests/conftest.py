@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -37,17 +36,11 @@ from keys.master import MasterKey
 from storage import migrate
 from storage.models import Issuer
 from storage.session import create_engine, create_session_factory, transaction
+from tests.processes import free_port
 
 INTEROP_DIR = Path(
     os.environ.get("LATTICE_INTEROP_DIR", Path(__file__).parents[2] / "shared" / "interop")
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +61,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def settings(
     database_url: str, master_key: MasterKey, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    port = _free_port()
+    port = free_port()
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         public_url=f"http://127.0.0.1:{port}",

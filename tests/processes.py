@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,11 +19,30 @@ import httpx
 LATTICE = shutil.which("lattice", path=str(Path(sys.executable).parent)) or "lattice"
 
 
+def _port_range() -> range | None:
+    """This suite's own ports (LATTICE_TEST_PORTS, "20000-26000"): scripts/test runs the
+    SQLite and PostgreSQL suites at once, each in a range of its own below the kernel's
+    ephemeral ports, so neither ever picks a port the other (or a client) is about to use."""
+    spec = os.environ.get("LATTICE_TEST_PORTS")
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    return range(int(low), int(high))
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port free now (a server started soon after binds it)."""
+    ports = _port_range()
+    for _ in range(200):
+        candidate = 0 if ports is None else random.choice(ports)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = probe.getsockname()[1]
+            return port
+    raise RuntimeError(f"no free port in {ports}")
 
 
 def service_env(database_url: str, data_dir: Path, master_key: str, **extra: str) -> dict[str, str]:

@@ -30,7 +30,8 @@ from formats.bitstring import (
 )
 from keys.vc_jwt import decode_unverified
 from storage.session import create_engine
-from tests.conftest import Provider, _free_port, token_for
+from tests.conftest import Provider, token_for
+from tests.processes import free_port
 
 # The bound the README promises: a change committed at T is served by every worker to any
 # request that starts after T + 1 s.
@@ -68,7 +69,7 @@ def _serve(app: FastAPI, port: int) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def other(settings: Settings, server: str) -> Iterator[Instance]:
     """Same settings (so the same public URL and keys), another port, its own everything."""
-    port = _free_port()
+    port = free_port()
     app = create_app(settings.model_copy(update={"port": port}))
     for _ in _serve(app, port):
         yield Instance(f"http://127.0.0.1:{port}", app)
