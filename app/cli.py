@@ -22,7 +22,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings, get_settings
-from app.startup import StartRefused, log_config, open_keys, start_up_lines, unopened_warning
+from app.startup import (
+    OpenedKeys,
+    StartRefused,
+    first_run_link,
+    log_config,
+    open_keys,
+    start_up_lines,
+    unopened_warning,
+)
 from badges.errors import DomainError, NotFound
 from badges.issuers.clients import (
     PROVIDER_SCOPES,
@@ -222,9 +230,13 @@ def serve(
         raise _fail("LATTICE_WORKERS > 1 needs PostgreSQL", 2)
     logging_config = log_config(settings.log_level)
     logging.config.dictConfig(logging_config)
-    opened = _on_database(lambda sessions: open_keys(sessions, settings))
+
+    async def prepare(sessions: async_sessionmaker[AsyncSession]) -> tuple[OpenedKeys, str | None]:
+        return await open_keys(sessions, settings), await first_run_link(sessions, settings)
+
+    opened, setup_link = _on_database(prepare)
     logger = logging.getLogger("lattice")
-    for line in start_up_lines(settings, opened):
+    for line in start_up_lines(settings, opened, setup_link):
         logger.info(line)
     warning = unopened_warning(opened)
     if warning:

@@ -20,10 +20,12 @@ from uvicorn.config import LOGGING_CONFIG
 
 from app.settings import Settings
 from badges.issuers.issuers import KeyVault
+from badges.issuers.setup import open_setup
 from keys.did_web import did_web_for
 from keys.keypair import KeyAlgorithm
 from keys.master import KeyDecryptionError, MasterKey
 from storage.models import Issuer, IssuerKey
+from storage.session import transaction
 
 logger = logging.getLogger("lattice")
 
@@ -129,7 +131,19 @@ def _opens(vault: KeyVault, row: IssuerKey) -> bool:
     return True
 
 
-def start_up_lines(settings: Settings, keys: OpenedKeys) -> list[str]:
+async def first_run_link(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> str | None:
+    """While nobody has a staff account, a new one-time link to set up the console in the
+    browser (replacing the link of an earlier start); None once anyone has one."""
+    async with transaction(sessions) as session:
+        token = await open_setup(session)
+    return f"{settings.public_url}/console/setup?token={token}" if token else None
+
+
+def start_up_lines(
+    settings: Settings, keys: OpenedKeys, setup_link: str | None = None
+) -> list[str]:
     """What `lattice serve` tells the operator before it listens: one line per fact."""
     if settings.public_url_derived:
         origin = "made from host and port: set LATTICE_PUBLIC_URL to the address others "
@@ -137,13 +151,20 @@ def start_up_lines(settings: Settings, keys: OpenedKeys) -> list[str]:
     else:
         origin = "LATTICE_PUBLIC_URL"
     example = did_web_for(settings.public_url, "issuers") + ":<slug>"
-    return [
+    lines = [
         f"public URL {settings.public_url} ({origin}): written into every credential, page "
         f"and DID, e.g. {example}",
         f"database {shown_database(settings)}",
         f"data dir {settings.data_dir} (master key: {master_key_source(settings)}; it opens "
         f"the keys of {keys.issuers_checked - len(keys.unopened)} issuer(s))",
     ]
+    if setup_link:
+        lines.append(
+            f"first run: nobody has a console account yet. Open {setup_link} to name your "
+            "organisation and become its admin (the link works once; each start prints a new one "
+            "until the setup is done)"
+        )
+    return lines
 
 
 def unopened_warning(keys: OpenedKeys) -> str | None:

@@ -126,10 +126,10 @@ class Verifier:
         """
         try:
             if presented.jwt is not None:
-                credential = credential_from_jwt_payload(decode_unverified(presented.jwt)[1])
-            else:
+                payload = credential_from_jwt_payload(decode_unverified(presented.jwt)[1])
+                credential = check_credential_object(payload, self._services.limits)
+            else:  # `read_presented` checked it already
                 credential = presented.credential or {}
-            credential = check_credential_object(credential, self._services.limits)
         except (VcJwtError, InputError) as unreadable:
             return result(
                 StatusStep, CheckStatus.ERROR, f"the credential cannot be read: {unreadable}"

@@ -8,15 +8,16 @@ Also the public URL of uploaded images (`/images/{id}.png`), which achievements 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
-from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf, page
-from app.console.provider import area
+from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf
+from app.console.provider import area, provider_page
 from app.deps import Session, State
 from app.pages import http_url
 from app.routers.issuing.badge_images import IMAGE_HEADERS
@@ -148,12 +149,11 @@ def _form_page(
     saved: str | None = None,
 ) -> Response:
     field = str(error.field[0]) if error and error.field else None
-    return page(
+    return provider_page(
         who,
         "console/achievement_form.html",
+        "/achievements",
         422 if error else 200,
-        issuer=who.issuer,
-        area=area(who, "/achievements"),
         form=form,
         row=row,
         types=TYPES,
@@ -183,11 +183,10 @@ async def achievements(who: ProviderStaff, session: Session, state: State) -> Re
         }
         for row in rows
     ]
-    return page(
+    return provider_page(
         who,
         "console/achievements.html",
-        issuer=who.issuer,
-        area=area(who, "/achievements"),
+        "/achievements",
         items=items,
         public_url=state.settings.public_url,
     )
@@ -201,34 +200,45 @@ async def new_achievement(who: ProviderStaff, state: State) -> Response:
 FormText = Annotated[str, Form(max_length=20_000)]
 
 
+def _posted(image_choice_default: str) -> Callable[..., AchievementForm]:
+    """A dependency reading the posted form; without an `image_choice`, the default given
+    (a new achievement: the generated art; an edit: keep the image it has)."""
+
+    def posted(
+        name: FormText = "",
+        description: FormText = "",
+        criteria_narrative: FormText = "",
+        criteria_url: FormText = "",
+        achievement_type: FormText = "MicroCredential",
+        tags: FormText = "",
+        image_caption: FormText = "",
+        image_choice: FormText = image_choice_default,
+    ) -> AchievementForm:
+        return AchievementForm(
+            name,
+            description,
+            criteria_narrative,
+            criteria_url,
+            achievement_type,
+            tags,
+            image_caption,
+            image_choice,
+        )
+
+    return posted
+
+
 @router.post(_BASE + "/new")
 async def create(
     who: ProviderStaff,
     session: Session,
     state: State,
+    form: Annotated[AchievementForm, Depends(_posted("generated"))],
     csrf: FormText = "",
-    name: FormText = "",
-    description: FormText = "",
-    criteria_narrative: FormText = "",
-    criteria_url: FormText = "",
-    achievement_type: FormText = "MicroCredential",
-    tags: FormText = "",
-    image_caption: FormText = "",
-    image_choice: FormText = "generated",
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Define a new achievement."""
     check_csrf(who, csrf)
-    form = AchievementForm(
-        name,
-        description,
-        criteria_narrative,
-        criteria_url,
-        achievement_type,
-        tags,
-        image_caption,
-        image_choice,
-    )
     try:
         async with session.begin_nested():  # an image stored for a form refused goes too
             picture = await _image(who, session, state, form, image, None)
@@ -267,30 +277,13 @@ async def edit(
     session: Session,
     state: State,
     achievement_id: uuid.UUID,
+    form: Annotated[AchievementForm, Depends(_posted("keep"))],
     csrf: FormText = "",
-    name: FormText = "",
-    description: FormText = "",
-    criteria_narrative: FormText = "",
-    criteria_url: FormText = "",
-    achievement_type: FormText = "MicroCredential",
-    tags: FormText = "",
-    image_caption: FormText = "",
-    image_choice: FormText = "keep",
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Save an edit: in place while never awarded, else as the next revision."""
     check_csrf(who, csrf)
     current = await own_achievement(session, who, achievement_id)
-    form = AchievementForm(
-        name,
-        description,
-        criteria_narrative,
-        criteria_url,
-        achievement_type,
-        tags,
-        image_caption,
-        image_choice,
-    )
     try:
         async with session.begin_nested():
             picture = await _image(who, session, state, form, image, current.image_url)

@@ -18,8 +18,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from app.console import agency_educators, agency_reports, agency_rules, agency_vetting
+from app.console.agency_pages import agency_page, agency_router
 from app.console.agency_views import FormError, actor, area, date_field, day
-from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf, page
+from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf
 from app.deps import Session, State
 from badges.errors import DomainError
 from badges.policy.agencies import ApprovalDecision, decide
@@ -29,9 +30,7 @@ from badges.policy.vetting_parties import OPEN_STATES
 from storage.models import Educator, VettingRequest
 from storage.session import begin_write
 
-overview_routes = APIRouter(
-    prefix="/console/agencies/{agency_id}", tags=["console"], include_in_schema=False
-)
+overview_routes = agency_router()
 
 
 def _approved_count(listing: CuratedList) -> int:
@@ -51,12 +50,9 @@ async def overview(who: AgencyStaff, session: Session, state: State) -> Response
     educators = await session.scalar(
         select(func.count()).select_from(Educator).where(Educator.agency_id == who.agency.id)
     )
-    return page(
+    return agency_page(
         who,
         "console/agency_home.html",
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id),
         purposes=listing.purposes,
         approved=_approved_count(listing),
         open_requests=open_requests or 0,
@@ -75,13 +71,11 @@ async def _curated_page(
 ) -> Response:
     moment = at or datetime.now(UTC)
     listing = await curated_list(session, state.settings.public_url, who.issuer.slug, moment)
-    return page(
+    return agency_page(
         who,
         "console/agency_curated.html",
+        "/curated",
         status_code,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/curated"),
         listing=listing,
         as_of=day(moment),
         at_value=at.date().isoformat() if at else "",

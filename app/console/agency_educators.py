@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Form, Response
+from fastapi import Form, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from app.console.agency_pages import agency_page, agency_router, missing
 from app.console.agency_rules import achievement_names
 from app.console.agency_views import area, day
-from app.console.auth import AgencyContext, AgencyStaff, check_csrf, page
+from app.console.auth import AgencyContext, AgencyStaff, check_csrf
 from app.csv_export import csv_response
 from app.deps import Session, State
 from app.foreign_status import status_source
@@ -45,9 +46,7 @@ from badges.policy.state_queries import (
 )
 from storage.models import Educator, EducatorDistrict, Lattice
 
-router = APIRouter(
-    prefix="/console/agencies/{agency_id}/educators", tags=["console"], include_in_schema=False
-)
+router = agency_router("/educators")
 LIST_LIMIT: Final = 100
 LAPSE_LIMIT: Final = 500
 
@@ -75,13 +74,11 @@ async def _list_page(
     rows = (
         await session.execute(query.order_by(Educator.created_at.desc()).limit(LIST_LIMIT + 1))
     ).all()
-    return page(
+    return agency_page(
         who,
         "console/agency_educators.html",
+        "/educators",
         status_code,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/educators"),
         educators=[(row[0], row[1]) for row in rows[:LIST_LIMIT]],
         more=len(rows) > LIST_LIMIT,
         district=district or "",
@@ -182,13 +179,11 @@ async def renewals(
                 if holder.completed_at is not None and holder.completed_at >= since
             ]
     rows.sort(key=lambda item: item[0].completed_at, reverse=True)
-    return page(
+    return agency_page(
         who,
         "console/agency_renewals.html",
+        "/educators/renewals",
         422 if error else 200,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/educators/renewals"),
         rows=rows,
         days=days if wanted is None else wanted,
         purpose=chosen,
@@ -212,13 +207,11 @@ async def expiring_list(
         await refresh(state, who.agency)
         query = expiring(who.agency, datetime.now(UTC), wanted)
         rows, more = await expiring_page(session, query, LAPSE_LIMIT)
-    return page(
+    return agency_page(
         who,
         "console/agency_expiring.html",
+        "/educators/expiring",
         200 if wanted is not None else 422,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/educators/expiring"),
         rows=rows,
         more=more,
         targets=await _targets(session, who),
@@ -271,13 +264,7 @@ async def educator(who: AgencyStaff, session: Session, state: State, educator_id
     try:
         row = await educator_of(session, who.agency, uuid.UUID(educator_id))
     except (ValueError, NotFound):
-        return page(
-            who,
-            "console/problem.html",
-            404,
-            heading="Not found",
-            message="This agency has registered no such educator.",
-        )
+        return missing(who, "This agency has registered no such educator.")
     public_url = state.settings.public_url
     await refresh(state, who.agency)
     now = datetime.now(UTC)
@@ -298,12 +285,10 @@ async def educator(who: AgencyStaff, session: Session, state: State, educator_id
     for _purpose, applied, _summary in requirements:
         if applied.evaluation is not None:
             iris.update(item.achievement_id for item in applied.evaluation.counted)
-    return page(
+    return agency_page(
         who,
         "console/agency_educator.html",
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/educators"),
+        "/educators",
         educator=row,
         name=short(row.id),
         memberships=await districts_of(session, row),

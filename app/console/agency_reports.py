@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Response
+from fastapi import Depends, Response
 from sqlalchemy import select
 
 from app.charts import SVG_MEDIA_TYPE, Series, line_chart
+from app.console.agency_pages import agency_page, agency_router
 from app.console.agency_views import FormError, area, date_field
-from app.console.auth import CONSOLE_HEADERS, AgencyContext, AgencyStaff, page
+from app.console.auth import CONSOLE_HEADERS, AgencyContext, AgencyStaff
 from app.csv_export import csv_response
 from app.deps import Session, State
 from app.routers.policy.state_queries.common import refresh
@@ -43,9 +44,7 @@ from badges.policy.state_reports import (
 )
 from storage.models import Issuer
 
-router = APIRouter(
-    prefix="/console/agencies/{agency_id}/reports", tags=["console"], include_in_schema=False
-)
+router = agency_router("/reports")
 PERIODS: Final[tuple[Period, ...]] = ("month", "quarter", "year")
 Measure = Literal["earned", "completed"]
 MEASURES: Final[tuple[Measure, ...]] = ("earned", "completed")
@@ -90,7 +89,8 @@ class Asked:
         return f"?{urlencode(given)}" if given else ""
 
 
-def _asked(period: str | None, start: str | None, end: str | None) -> Asked:
+def _asked(period: str | None = None, start: str | None = None, end: str | None = None) -> Asked:
+    """The form's `period`, `start` and `end` from the query string (a dependency)."""
     typed = {"period": period or "", "start": start or "", "end": end or ""}
     chosen: Period = period if period in PERIODS else "month"
     now = datetime.now(UTC)
@@ -102,6 +102,9 @@ def _asked(period: str | None, start: str | None, end: str | None) -> Asked:
     except FormError as error:
         return Asked(chosen, None, now, typed, error.message)
     return Asked(chosen, begins, ends, typed)
+
+
+AskedQuery = Annotated[Asked, Depends(_asked)]
 
 
 def _labels(
@@ -131,8 +134,7 @@ async def _rows(
         )
     await refresh(state, who.agency)
     span = ReportRange(asked.period, asked.start, asked.end, ("district",))
-    # The API's own naming of stacks and roles; it reads only the caller's `.agency`.
-    targets = await report_targets(session, public_url, who)  # type: ignore[arg-type]
+    targets = await report_targets(session, public_url, who.agency)  # the API's naming
     return await completed_report(session, who.agency, span, targets)
 
 
@@ -180,17 +182,18 @@ def _measure(name: str) -> Measure:
     return "earned" if name == "earned" else "completed"
 
 
+def _refusal(measure: str, asked: Asked, noun: str) -> Response | None:
+    """Plain text for a report that does not exist (404) or a range it cannot take (422)."""
+    if measure not in _TITLES:
+        return Response(f"no such {noun}", status_code=404, media_type="text/plain")
+    if asked.error:
+        return Response(asked.error, status_code=422, media_type="text/plain")
+    return None
+
+
 @router.get("")
-async def reports(
-    who: AgencyStaff,
-    session: Session,
-    state: State,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-) -> Response:
+async def reports(who: AgencyStaff, session: Session, state: State, asked: AskedQuery) -> Response:
     """Both charts, their figures and CSV links, for a period size and a date range."""
-    asked = _asked(period, start, end)
     charts = []
     try:
         for measure in MEASURES if not asked.error else ():
@@ -200,13 +203,11 @@ async def reports(
         asked = Asked(asked.period, asked.start, asked.end, asked.typed, error.detail)
         charts = []
     base = area(who.agency.id, "/reports")
-    return page(
+    return agency_page(
         who,
         "console/agency_reports.html",
+        "/reports",
         422 if asked.error else 200,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=base,
         asked=asked,
         periods=PERIODS,
         charts=charts,
@@ -216,20 +217,11 @@ async def reports(
 
 @router.get("/{measure}.svg")
 async def chart_svg(
-    who: AgencyStaff,
-    session: Session,
-    state: State,
-    measure: str,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    who: AgencyStaff, session: Session, state: State, measure: str, asked: AskedQuery
 ) -> Response:
     """One chart as an SVG image."""
-    asked = _asked(period, start, end)
-    if measure not in _TITLES:
-        return Response("no such chart", status_code=404, media_type="text/plain")
-    if asked.error:
-        return Response(asked.error, status_code=422, media_type="text/plain")
+    if (refusal := _refusal(measure, asked, "chart")) is not None:
+        return refusal
     try:
         chart, _ = await _chart(who, session, state, _measure(measure), asked)
     except DomainError as error:
@@ -239,20 +231,11 @@ async def chart_svg(
 
 @router.get("/{measure}.csv")
 async def chart_csv(
-    who: AgencyStaff,
-    session: Session,
-    state: State,
-    measure: str,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
+    who: AgencyStaff, session: Session, state: State, measure: str, asked: AskedQuery
 ) -> Response:
     """One report's rows as CSV, the columns of the API's `format=csv`."""
-    asked = _asked(period, start, end)
-    if measure not in _TITLES:
-        return Response("no such report", status_code=404, media_type="text/plain")
-    if asked.error:
-        return Response(asked.error, status_code=422, media_type="text/plain")
+    if (refusal := _refusal(measure, asked, "report")) is not None:
+        return refusal
     rows = await _rows(who, session, state, _measure(measure), asked)
     group = "issuer" if measure == "earned" else "district"
     columns = list(rows[0]) if rows else ["period", group, "count"]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.console.agency_pages import agency_page, agency_router, missing
 from app.console.agency_views import (
     FormError,
     StackForm,
@@ -29,7 +30,7 @@ from app.console.agency_views import (
     stack_details,
     stack_words,
 )
-from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf, page
+from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf
 from app.counts_toward import Names
 from app.deps import Session, State
 from badges.errors import DomainError, InvalidInput, NotFound
@@ -48,9 +49,8 @@ from badges.policy.stacks import (
 from storage.models import Achievement, Agency, Lattice, Stack, VettingRequest
 from storage.session import begin_write
 
-router = APIRouter(
-    prefix="/console/agencies/{agency_id}", tags=["console"], include_in_schema=False
-)
+router = agency_router()
+_NO_STACK: Final = "This agency has no such stack."
 
 
 # --- names for the words -------------------------------------------------------------------
@@ -131,12 +131,10 @@ async def stacks(who: AgencyStaff, session: Session, state: State) -> Response:
     role_rules = {role.id: _parsed(role.rule) for lattice in lattices for role in lattice.roles}
     every = [rule for rule in (*rules.values(), *role_rules.values()) if rule is not None]
     names = await rule_names(session, public_url, who.agency, every)
-    return page(
+    return agency_page(
         who,
         "console/agency_stacks.html",
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/stacks"),
+        "/stacks",
         stacks=[(row, _words(rules[row.id], names, row.window_days, row.purpose)) for row in rows],
         lattices=[
             (
@@ -155,16 +153,6 @@ async def _stack_of(who: AgencyContext, session: Session, stack_id: str) -> Stac
         return await get_stack(session, who.agency, uuid.UUID(stack_id))
     except (ValueError, NotFound):
         return None
-
-
-def _missing(who: AgencyContext) -> Response:
-    return page(
-        who,
-        "console/problem.html",
-        404,
-        heading="Not found",
-        message="This agency has no such stack.",
-    )
 
 
 async def _editor(
@@ -190,13 +178,11 @@ async def _editor(
         if editing is None or row.lineage_id != editing.lineage_id
     ]
     action = area(who.agency.id, f"/stacks/{editing.id}/edit" if editing else "/stacks/new")
-    return page(
+    return agency_page(
         who,
         "console/agency_stack_form.html",
+        "/stacks",
         status_code,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/stacks"),
         form=form,
         editing=editing,
         action=action,
@@ -261,7 +247,7 @@ async def edit_stack_form(
     """The rule editor with the stack's current rule in its shape."""
     row = await _stack_of(who, session, stack_id)
     if row is None:
-        return _missing(who)
+        return missing(who, _NO_STACK)
     return await _editor(who, session, state, _form_of(row), row)
 
 
@@ -273,7 +259,7 @@ async def revise(
     re-evaluate what it changes in the background, as the API does."""
     row = await _stack_of(who, session, stack_id)
     if row is None:
-        return _missing(who)
+        return missing(who, _NO_STACK)
     form = await _posted(request, who)
     try:
         details = stack_details(form)
@@ -309,16 +295,14 @@ async def stack(who: AgencyStaff, session: Session, state: State, stack_id: str)
     """One stack: its rule in words, its revision, and (advanced) the rule as stored."""
     row = await _stack_of(who, session, stack_id)
     if row is None:
-        return _missing(who)
+        return missing(who, _NO_STACK)
     rule = _parsed(row.rule)
     public_url = state.settings.public_url
     names = await rule_names(session, public_url, who.agency, [rule] if rule else [])
-    return page(
+    return agency_page(
         who,
         "console/agency_stack.html",
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/stacks"),
+        "/stacks",
         stack=row,
         words=_words(rule, names, row.window_days, row.purpose),
         purpose_name=names.purpose(row.purpose) if row.purpose else None,

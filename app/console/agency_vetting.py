@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final, get_args
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
+from app.console.agency_pages import agency_page, agency_router, missing
 from app.console.agency_views import (
     EVENT_WORDS,
     RECOMMENDATION_WORDS,
@@ -21,7 +22,7 @@ from app.console.agency_views import (
     day,
     score_lines,
 )
-from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf, page
+from app.console.auth import AgencyAdmin, AgencyContext, AgencyStaff, check_csrf
 from app.deps import Session
 from badges.errors import DomainError, NotFound
 from badges.policy.purposes import purposes_of
@@ -46,10 +47,9 @@ from badges.policy.vetting_queries import (
 from storage.models import VettingRequest
 from storage.session import begin_write
 
-router = APIRouter(
-    prefix="/console/agencies/{agency_id}/vetting", tags=["console"], include_in_schema=False
-)
+router = agency_router("/vetting")
 QUEUE_LIMIT: Final = 200
+_NO_REQUEST: Final = "This agency has no such vetting request."
 _RECOMMENDATIONS: Final[tuple[Recommendation, ...]] = get_args(Recommendation)
 _VERDICTS: Final[tuple[Verdict, ...]] = get_args(Verdict)
 
@@ -65,12 +65,10 @@ async def queue(who: AgencyStaff, session: Session, show: str = "open") -> Respo
         rows += found
     rows.sort(key=lambda row: (row.created_at, row.id))
     counts = await review_counts(session, [row.id for row in rows])
-    return page(
+    return agency_page(
         who,
         "console/agency_vetting.html",
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/vetting"),
+        "/vetting",
         rows=rows[:QUEUE_LIMIT],
         counts=counts,
         show=show if show in STATES else "open",
@@ -92,13 +90,11 @@ async def _request_page(
     row = await agency_request(session, who.agency, request_id)
     reviews = await reviews_of(session, row.id)
     trail = (await events_of(session, [row.id]))[row.id]
-    return page(
+    return agency_page(
         who,
         "console/agency_vetting_request.html",
+        "/vetting",
         status_code,
-        agency=who.agency,
-        agency_name=who.issuer.name,
-        area=area(who.agency.id, "/vetting"),
         request=row,
         is_open=row.state in OPEN_STATES,
         purpose_name=(await purposes_of(session, who.agency)).get(row.purpose, row.purpose),
@@ -130,30 +126,31 @@ async def request_page(who: AgencyStaff, session: Session, request_id: str) -> R
     try:
         wanted = await _own_request(who, session, request_id)
     except NotFound:
-        return _missing(who)
+        return missing(who, _NO_REQUEST)
     return await _request_page(who, session, wanted)
 
 
-def _missing(who: AgencyContext) -> Response:
-    return page(
-        who,
-        "console/problem.html",
-        404,
-        heading="Not found",
-        message="This agency has no such vetting request.",
-    )
-
-
-@router.post("/{request_id}/reviews")
-async def review(who: AgencyStaff, session: Session, request_id: str, request: Request) -> Response:
-    """Score the request on every criterion of the rubric and recommend."""
+async def _posted(
+    who: AgencyContext, session: Session, request_id: str, request: Request
+) -> tuple[uuid.UUID, dict[str, str]] | None:
+    """A form posted about one of the agency's requests (its CSRF token checked): the
+    request's id and the fields as typed; None when the agency has no such request."""
     form = await request.form()
     check_csrf(who, str(form.get("csrf", "")))
     try:
         wanted = await _own_request(who, session, request_id)
     except NotFound:
-        return _missing(who)
-    typed = {key: str(value) for key, value in form.items() if key != "csrf"}
+        return None
+    return wanted, {key: str(value) for key, value in form.items() if key != "csrf"}
+
+
+@router.post("/{request_id}/reviews")
+async def review(who: AgencyStaff, session: Session, request_id: str, request: Request) -> Response:
+    """Score the request on every criterion of the rubric and recommend."""
+    posted = await _posted(who, session, request_id, request)
+    if posted is None:
+        return missing(who, _NO_REQUEST)
+    wanted, typed = posted
     scores: dict[str, object] = {}
     errors: dict[str, str] = {}
     for item in rubric_of(who.agency).criteria:
@@ -193,13 +190,10 @@ async def decision(
     who: AgencyAdmin, session: Session, request_id: str, request: Request
 ) -> Response:
     """Approve (with the dates it is approved from and until) or decline."""
-    form = await request.form()
-    check_csrf(who, str(form.get("csrf", "")))
-    try:
-        wanted = await _own_request(who, session, request_id)
-    except NotFound:
-        return _missing(who)
-    typed = {key: str(value) for key, value in form.items() if key != "csrf"}
+    posted = await _posted(who, session, request_id, request)
+    if posted is None:
+        return missing(who, _NO_REQUEST)
+    wanted, typed = posted
     verdict: Verdict | None = next(
         (item for item in _VERDICTS if item == typed.get("decision")), None
     )

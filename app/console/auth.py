@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Final
@@ -280,32 +281,22 @@ async def _to_sign_in(_request: Request, error: Exception) -> Response:
     return RedirectResponse(f"/console/sign-in?next={quote(error.next_path)}", status_code=303)
 
 
-async def _not_found(_request: Request, _error: Exception) -> Response:
-    return anonymous_page(
-        "console/problem.html",
-        404,
-        heading="Not found",
-        message="There is nothing here, or it is not yours to open.",
-    )
+def _problem_page(
+    status_code: int, heading: str, message: str
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """An exception handler answering with the console's problem page."""
+
+    async def handler(_request: Request, _error: Exception) -> Response:
+        return anonymous_page("console/problem.html", status_code, heading=heading, message=message)
+
+    return handler
 
 
-async def _admins_only(_request: Request, _error: Exception) -> Response:
-    return anonymous_page(
-        "console/problem.html",
-        403,
-        heading="Admins only",
-        message="Ask an admin of this organisation to do this, or to make you an admin.",
-    )
-
-
-async def _csrf_rejected(_request: Request, _error: Exception) -> Response:
-    return anonymous_page(
-        "console/problem.html",
-        403,
-        heading="The form expired",
-        message="Go back, reload the page and try again.",
-    )
-
+_not_found = _problem_page(404, "Not found", "There is nothing here, or it is not yours to open.")
+_admins_only = _problem_page(
+    403, "Admins only", "Ask an admin of this organisation to do this, or to make you an admin."
+)
+_csrf_rejected = _problem_page(403, "The form expired", "Go back, reload the page and try again.")
 
 HANDLERS: Final = (
     (ConsoleSignInRequired, _to_sign_in),

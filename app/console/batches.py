@@ -15,7 +15,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
-from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf, page
+from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf
+from app.console.provider import area, provider_page
 from app.deps import Session, State
 from app.issue_batches import runner_of
 from badges.errors import InvalidInput, NotFound
@@ -38,10 +39,6 @@ PREVIEW_ROWS: Final = 100
 REFRESH_SECONDS: Final = 2
 
 
-def _area(who: ProviderContext) -> str:
-    return f"/console/issuers/{who.issuer.slug}/batches"
-
-
 @router.get("/batches")
 async def batches(who: ProviderStaff, session: Session) -> Response:
     """The upload form, and the issuer's past batches with their counts."""
@@ -57,12 +54,11 @@ async def _upload_page(
     chosen: str = "",
 ) -> Response:
     past = await list_batches(session, who.issuer)
-    return page(
+    return provider_page(
         who,
         "console/batches.html",
-        status_code=422 if error else 200,
-        issuer=who.issuer,
-        area=_area(who),
+        "/batches",
+        422 if error else 200,
         achievements=await list_achievements(session, who.issuer),
         batches=[(batch, await progress(session, batch)) for batch in past],
         columns=COLUMNS,
@@ -109,7 +105,7 @@ async def upload(who: ProviderStaff, request: Request, session: Session, state: 
         whole_batch=whole_batch,
     )
     await session.commit()
-    return RedirectResponse(f"{_area(who)}/{batch.id}", status_code=303)
+    return RedirectResponse(area(who, f"/batches/{batch.id}"), status_code=303)
 
 
 @router.get("/batches/{batch_id}")
@@ -118,19 +114,14 @@ async def batch_page(who: ProviderStaff, batch_id: str, session: Session) -> Res
     batch = await _batch(who, session, batch_id)
     counts = await progress(session, batch)
     problems = await invalid_rows(session, batch)
-    context: dict[str, Any] = {
-        "issuer": who.issuer,
-        "area": _area(who),
-        "batch": batch,
-        "progress": counts,
-        "problems": problems,
-    }
+    context: dict[str, Any] = {"batch": batch, "progress": counts, "problems": problems}
     if counts.status == "preview":
         rows = await batch_rows(session, batch, limit=PREVIEW_ROWS)
-        return page(who, "console/batches_preview.html", rows=rows, **context)
-    return page(
+        return provider_page(who, "console/batches_preview.html", "/batches", rows=rows, **context)
+    return provider_page(
         who,
         "console/batches_progress.html",
+        "/batches",
         refresh=None if counts.finished else REFRESH_SECONDS,
         **context,
     )
@@ -149,7 +140,7 @@ async def confirm_batch(
     await session.commit()
     if started:
         runner_of(request.app.state).start(batch.id)
-    return RedirectResponse(f"{_area(who)}/{batch.id}", status_code=303)
+    return RedirectResponse(area(who, f"/batches/{batch.id}"), status_code=303)
 
 
 async def _batch(who: ProviderContext, session: Session, batch_id: str) -> IssueBatch:

@@ -10,8 +10,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import RedirectResponse
 
-from app.console.auth import NotAMember, ProviderAdmin, ProviderContext, check_csrf, page
-from app.console.provider import area
+from app.console.auth import NotAMember, ProviderAdmin, ProviderContext, check_csrf
+from app.console.provider import area, provider_page
 from app.deps import Session, State
 from badges.errors import DomainError, InvalidInput, NotFound
 from badges.issuers.clients import (
@@ -51,12 +51,11 @@ async def _clients_page(
     notice: str | None = None,
 ) -> Response:
     listed = await list_clients(session, who.issuer)
-    return page(
+    return provider_page(
         who,
         "console/clients.html",
+        "/clients",
         status_code,
-        issuer=who.issuer,
-        area=area(who, "/clients"),
         clients=[c.client for c in listed if not c.client.client_id.startswith(_CONSOLE_PREFIX)],
         scopes=PROVIDER_SCOPES,
         secret=secret,
@@ -140,12 +139,11 @@ async def _webhooks_page(
     error: str | None = None,
     url: str = "",
 ) -> Response:
-    return page(
+    return provider_page(
         who,
         "console/webhooks.html",
+        "/webhooks",
         status_code,
-        issuer=who.issuer,
-        area=area(who, "/webhooks"),
         webhooks=await list_subscriptions(session, who.issuer),
         events=EVENT_TYPES,
         secret=secret,
@@ -209,11 +207,10 @@ async def deliveries(who: ProviderAdmin, session: Session, webhook_id: uuid.UUID
         rows = await list_deliveries(session, who.issuer, webhook_id, 100)
     except NotFound:
         raise NotAMember() from None
-    return page(
+    return provider_page(
         who,
         "console/deliveries.html",
-        issuer=who.issuer,
-        area=area(who, "/webhooks"),
+        "/webhooks",
         webhook=subscription,
         deliveries=rows,
     )

@@ -15,12 +15,14 @@ from app.console.auth import ProviderContext, ProviderStaff, check_csrf, page
 from app.console.provider import area
 from app.deps import Session, State
 from app.pages import http_url
+from app.routers.issuing.credentials import claim_context
 from badges.errors import DomainError, InvalidInput
 from badges.issuing.achievements import list_achievements
 from badges.issuing.console_client import console_client
 from badges.issuing.credential_document import Evidence
 from badges.issuing.issuing import Award, issue_credential
 from badges.issuing.recipients import Recipient
+from badges.wallets.claims import Claim, send_claims
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 _PATH: Final = "/console/issuers/{slug}/issue"
@@ -34,6 +36,8 @@ class IssueForm:
     name: str = ""
     evidence_url: str = ""
     evidence_narrative: str = ""
+    # E-mail the recipient a one-time claim link, as the API's `notifyRecipient` does.
+    notify: bool = False
 
 
 def _award(form: IssueForm) -> Award:
@@ -104,11 +108,14 @@ async def issue(
     name: Text = "",
     evidence_url: Text = "",
     evidence_narrative: Text = "",
+    notify: Text = "",
 ) -> Response:
-    """Sign and store the credential, then show it."""
+    """Sign and store the credential (and, if asked, e-mail the recipient a claim link),
+    then show it."""
     check_csrf(who, csrf)
-    form = IssueForm(achievement, email, name, evidence_url, evidence_narrative)
-    issuer_slug = who.issuer.slug  # read now: issuing ends the request's transaction
+    form = IssueForm(achievement, email, name, evidence_url, evidence_narrative, bool(notify))
+    # Read now: issuing ends the request's transaction.
+    issuer_slug, issuer_name = who.issuer.slug, who.issuer.name
     try:
         award = _award(form)
         client = await console_client(session, who.issuer)
@@ -117,6 +124,13 @@ async def issue(
         if error.field == ("achievementId",):
             error = InvalidInput(error.detail, field=("achievement",))
         return await _form(who, session, form, error)
+    said = "1"
+    if form.notify and issued.created and award.recipient.email:
+        # As the API does: the credential is committed first, and the mail is best effort.
+        await session.commit()
+        claim = Claim(award.recipient.email, issued.id, issued.document)
+        if await send_claims(session, claim_context(state), issuer_name, [claim]):
+            said = "notified"
     return RedirectResponse(
-        f"/console/issuers/{issuer_slug}/credentials/{issued.id}?issued=1", status_code=303
+        f"/console/issuers/{issuer_slug}/credentials/{issued.id}?issued={said}", status_code=303
     )

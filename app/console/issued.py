@@ -12,8 +12,8 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf, page
-from app.console.provider import area
+from app.console.auth import NotAMember, ProviderContext, ProviderStaff, check_csrf
+from app.console.provider import provider_page
 from app.deps import Session, State
 from app.routers.issuing.status import list_cache
 from badges.errors import DomainError, InvalidInput, NotFound
@@ -81,12 +81,11 @@ async def issued(
             next_after = f"{found.next.issued_at.isoformat()}_{found.next.id}"
     except DomainError as problem:
         error = problem.detail
-    return page(
+    return provider_page(
         who,
         "console/issued.html",
+        "/credentials",
         422 if error else 200,
-        issuer=who.issuer,
-        area=area(who, "/credentials"),
         items=items,
         q=q,
         status=status,
@@ -115,12 +114,11 @@ async def _credential_page(
     achievement = await session.get(Achievement, row.achievement_id) if row.achievement_id else None
     subject = json.loads(row.document).get("credentialSubject", {})
     actors = await _actor_names(session, [event.actor for event in answer.events])
-    return page(
+    return provider_page(
         who,
         "console/credential.html",
+        "/credentials",
         status_code,
-        issuer=who.issuer,
-        area=area(who, "/credentials"),
         row=row,
         achievement=achievement,
         recipient_name=subject.get("name") if isinstance(subject, dict) else None,
@@ -154,6 +152,7 @@ async def _actor_names(session: Session, actors: list[str | None]) -> dict[str, 
 
 _NOTICES: Final = {
     "1": "Issued.",
+    "notified": "Issued. The recipient was e-mailed a link to claim it.",
     "revoke": "Revoked. Verifiers now see it as revoked.",
     "suspend": "Suspended. Verifiers now see it as suspended.",
     "unsuspend": "Suspension lifted.",

@@ -30,6 +30,7 @@ from app.console.auth import (
 )
 from app.deps import Session, State
 from badges.errors import DomainError
+from badges.issuers.setup import staff_exists
 from badges.issuers.staff import active_account, close_staff_session, open_staff_session
 from badges.wallets.teachers import (
     CONSOLE,
@@ -44,18 +45,18 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 _REJECTED = "That code is wrong, expired or already used. Ask for a new one."
 
 
-def _check_anonymous_csrf(request: Request, submitted: str) -> bool:
+def anonymous_csrf_ok(request: Request, submitted: str) -> bool:
+    """A form shown before sign-in carries the token of its cookie (`with_csrf_cookie`)."""
     cookie = request.cookies.get(CSRF_COOKIE)
     return bool(cookie and submitted and secrets.compare_digest(cookie, submitted))
 
 
-def _sign_in_form(
-    request: Request, state: State, next_path: str, status_code: int = 200, error: str = ""
-) -> Response:
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = anonymous_page(
-        "console/sign_in.html", status_code, next=next_path, csrf=token, error=error
-    )
+def anonymous_csrf(request: Request) -> str:
+    """The token for a form shown before sign-in: the cookie's, or a new one."""
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def with_csrf_cookie(response: Response, state: State, token: str) -> Response:
     response.set_cookie(
         CSRF_COOKIE,
         token,
@@ -67,10 +68,34 @@ def _sign_in_form(
     return response
 
 
+def _sign_in_form(
+    request: Request,
+    state: State,
+    next_path: str,
+    status_code: int = 200,
+    error: str = "",
+    first_run: bool = False,
+) -> Response:
+    token = anonymous_csrf(request)
+    response = anonymous_page(
+        "console/sign_in.html",
+        status_code,
+        next=next_path,
+        csrf=token,
+        error=error,
+        first_run=first_run,
+    )
+    return with_csrf_cookie(response, state, token)
+
+
 @router.get("/sign-in")
-async def sign_in_form(request: Request, state: State, next: str | None = None) -> Response:
-    """Ask for the staff member's work e-mail address."""
-    return _sign_in_form(request, state, safe_next(next))
+async def sign_in_form(
+    request: Request, session: Session, state: State, next: str | None = None
+) -> Response:
+    """Ask for the staff member's work e-mail address (and, before anyone has an account,
+    say where the first-run setup link is)."""
+    first_run = not await staff_exists(session)
+    return _sign_in_form(request, state, safe_next(next), first_run=first_run)
 
 
 @router.post("/sign-in")
@@ -85,11 +110,24 @@ async def send_code(
     """E-mail a one-time code to the address if it has a staff account; the same answer
     either way."""
     next_path = safe_next(next)
-    if not _check_anonymous_csrf(request, csrf):
+    if not anonymous_csrf_ok(request, csrf):
         return _sign_in_form(request, state, next_path, 403, "The form expired; try again.")
     address = email.strip()
     if "@" not in address or len(address) < 3:
         return _sign_in_form(request, state, next_path, 422, "Enter your e-mail address.")
+    return await mail_code(request, session, state, address, next_path, csrf)
+
+
+async def mail_code(
+    request: Request,
+    session: Session,
+    state: State,
+    address: str,
+    next_path: str,
+    csrf: str,
+    notice: str = "",
+) -> Response:
+    """Make a code for `address`, mail it if the address has an account, and ask for it."""
     try:
         issued = await start_sign_in(
             session,
@@ -113,7 +151,9 @@ async def send_code(
             f"{link}\n\nIt expires in {state.settings.sign_in_code_minutes} minutes. If you "
             "did not ask for it, ignore this e-mail.",
         )
-    return anonymous_page("console/code.html", email=address, csrf=csrf, next=next_path)
+    return anonymous_page(
+        "console/code.html", email=address, csrf=csrf, next=next_path, notice=notice
+    )
 
 
 @router.post("/sign-in/code")
@@ -127,7 +167,7 @@ async def check_code(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     next_path = safe_next(next)
-    if not _check_anonymous_csrf(request, csrf):
+    if not anonymous_csrf_ok(request, csrf):
         return _sign_in_form(request, state, next_path, 403, "The form expired; try again.")
     try:
         proven = await redeem_code(session, state.vault, email, code, purpose=CONSOLE)

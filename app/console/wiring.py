@@ -12,6 +12,7 @@ from app.console import (
     issue_one,
     issued,
     provider,
+    setup,
     sign_in,
 )
 from app.console.auth import HANDLERS
@@ -19,6 +20,7 @@ from app.console.auth import HANDLERS
 # Each console area's router; a new area adds its own here.
 ROUTERS: tuple[APIRouter, ...] = (
     sign_in.router,
+    setup.router,
     provider.router,
     achievements.router,
     issue_one.router,

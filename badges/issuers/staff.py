@@ -10,8 +10,6 @@ agency, as `admin` or `staff`. Disabling is a dated event: the account and what 
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.errors import Conflict, InvalidInput, NotFound
+from badges.issuers.browser_sessions import (
+    NewSession,
+    close_browser_session,
+    live_browser_session,
+    open_browser_session,
+)
 from storage.models import Agency, Issuer, StaffAccount, StaffMembership, StaffSession
 
 ADMIN: Final = "admin"
@@ -171,30 +175,10 @@ async def places_of(session: AsyncSession, account: StaffAccount) -> list[Place]
 # --- sessions ----------------------------------------------------------------------------
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class NewStaffSession:
-    token: str
-    csrf_token: str
-    expires_at: datetime
-
-
 async def open_staff_session(
     session: AsyncSession, account: StaffAccount, lifetime: timedelta
-) -> NewStaffSession:
-    token = secrets.token_urlsafe(32)
-    row = StaffSession(
-        token_hash=_digest(token),
-        account_id=account.id,
-        csrf_token=secrets.token_urlsafe(24),
-        expires_at=datetime.now(UTC) + lifetime,
-    )
-    session.add(row)
-    await session.flush()
-    return NewStaffSession(token, row.csrf_token, row.expires_at)
+) -> NewSession:
+    return await open_browser_session(session, StaffSession(account_id=account.id), lifetime)
 
 
 async def current_staff_session(
@@ -202,19 +186,12 @@ async def current_staff_session(
 ) -> tuple[StaffAccount, StaffSession] | None:
     """The live session `token` opens, with its account; None if expired, signed out or
     the account was disabled since."""
-    if not token:
-        return None
-    row = await session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == _digest(token))
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
-        return None
-    account = await session.get(StaffAccount, row.account_id)
-    if account is None or account.disabled_at is not None:
+    row = await live_browser_session(session, StaffSession, token)
+    account = await session.get(StaffAccount, row.account_id) if row else None
+    if row is None or account is None or account.disabled_at is not None:
         return None
     return account, row
 
 
 async def close_staff_session(session: AsyncSession, row: StaffSession) -> None:
-    row.revoked_at = datetime.now(UTC)
-    await session.flush()
+    await close_browser_session(session, row)

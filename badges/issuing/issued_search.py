@@ -21,12 +21,10 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.errors import InvalidInput
+from badges.status.status_changes import last_status_event
 from formats.identity import lookup_key, normalise_email
-from storage.models import Achievement, Credential, CredentialEvent, CredentialRecipient, Issuer
+from storage.models import Achievement, Credential, CredentialRecipient, Issuer
 
-# The status events, of which the latest decides a credential's standing (revocation is
-# final, so a revoked credential's latest is always `revoked`).
-_STATUS_EVENTS: Final = ("revoked", "suspended", "unsuspended")
 MAX_TEXT: Final = 200
 MAX_PAGE: Final = 500
 # Days a query may name: far enough either way for any credential, near enough that a day
@@ -172,17 +170,7 @@ async def search_issued(
 
 
 def _status_at(at: datetime) -> ColumnElement[str]:
-    latest = (
-        select(CredentialEvent.event_type)
-        .where(
-            CredentialEvent.credential_id == Credential.id,
-            CredentialEvent.event_type.in_(_STATUS_EVENTS),
-            CredentialEvent.occurred_at <= at,
-        )
-        .order_by(CredentialEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    latest = last_status_event(at)
     return case(
         (latest == "revoked", literal(IssuedStatus.REVOKED.value)),
         (latest == "suspended", literal(IssuedStatus.SUSPENDED.value)),

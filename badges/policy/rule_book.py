@@ -176,7 +176,11 @@ class RuleBook:
 
     def _closure(self, ref: str) -> frozenset[str]:
         if ref not in self._closures:
-            self._closures[ref] = frozenset(self.achievements_for(self.nested[ref]))
+            # A stack the book does not hold (a rule written under another public URL of
+            # this service, say) names nothing anyone holds: it is weighed as unmet.
+            inner = self.nested.get(ref)
+            found = self.achievements_for(inner) if inner is not None else set()
+            self._closures[ref] = frozenset(found)
         return self._closures[ref]
 
     def _wanted(self, policy: StackPolicy) -> frozenset[str]:

@@ -40,6 +40,7 @@ from badges.policy.holdings import own_achievement_ids
 from badges.policy.purposes import check_purpose
 from badges.policy.rule_book import ApprovalBook
 from badges.status.copies import not_a_copy
+from badges.status.status_changes import last_status_event
 from storage.models import (
     Achievement,
     Agency,
@@ -47,7 +48,6 @@ from storage.models import (
     Completion,
     CompletionRun,
     Credential,
-    CredentialEvent,
     CredentialRecipient,
     Educator,
     EducatorDistrict,
@@ -56,7 +56,6 @@ from storage.models import (
     Issuer,
     SubmittedCredential,
 )
-from storage.models.completions import STATUS_EVENTS
 
 MAX_EXPIRING_DAYS = 3650
 AnySelect = Select[*tuple[Any, ...]]
@@ -200,17 +199,7 @@ def _good_standing(at: datetime) -> list[ColumnElement[bool]]:
     decides: none or `unsuspended` is good standing. One probe of the partial index of
     status events per credential, which finds nothing for almost all of them.
     """
-    last_status = (
-        select(CredentialEvent.event_type)
-        .where(
-            CredentialEvent.credential_id == Credential.id,
-            CredentialEvent.event_type.in_(STATUS_EVENTS),
-            CredentialEvent.occurred_at <= at,
-        )
-        .order_by(CredentialEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    last_status = last_status_event(at)
     # Counted from when it was earned (a backfilled award: `validFrom` = issuance, later than
     # its awarded date), as `evaluation.counts_from`; a wallet copy never (its original is).
     return [

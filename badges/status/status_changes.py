@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.errors import Conflict, InvalidInput, NotFound
@@ -35,6 +35,7 @@ from storage.models import (
     Issuer,
     StatusList,
 )
+from storage.models.completions import STATUS_EVENTS
 from storage.session import begin_write
 
 
@@ -105,6 +106,24 @@ def validity_at(credential: Credential, at: datetime) -> Validity:
     if credential.valid_until is not None and at >= credential.valid_until:
         return Validity.EXPIRED
     return Validity.VALID
+
+
+def last_status_event(at: datetime) -> ScalarSelect[str]:
+    """A correlated subquery on `Credential`: the type of its last status event up to `at`
+    (`revoked`, `suspended`, `unsuspended`; NULL for none), which decides its standing then
+    (revocation is final, so nothing follows it). One probe of the partial index of status
+    events per credential."""
+    return (
+        select(CredentialEvent.event_type)
+        .where(
+            CredentialEvent.credential_id == Credential.id,
+            CredentialEvent.event_type.in_(STATUS_EVENTS),
+            CredentialEvent.occurred_at <= at,
+        )
+        .order_by(CredentialEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def get_issued_credential(

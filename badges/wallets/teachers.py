@@ -22,6 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from badges.errors import DomainError, InvalidInput, NotFound
+from badges.issuers.browser_sessions import (
+    NewSession,
+    close_browser_session,
+    live_browser_session,
+    open_browser_session,
+)
 from badges.issuers.issuers import KeyVault
 from formats.identity import (
     EDUCATOR_ID_TYPE,
@@ -435,43 +441,20 @@ async def teacher_credential(
 # --- sessions ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewSession:
-    token: str
-    csrf_token: str
-    expires_at: datetime
-
-
 async def open_session(session: AsyncSession, teacher: Teacher, lifetime: timedelta) -> NewSession:
-    token = secrets.token_urlsafe(32)
-    row = TeacherSession(
-        token_hash=_digest(token),
-        teacher_id=teacher.id,
-        csrf_token=secrets.token_urlsafe(24),
-        expires_at=datetime.now(UTC) + lifetime,
-    )
-    session.add(row)
-    await session.flush()
-    return NewSession(token, row.csrf_token, row.expires_at)
+    return await open_browser_session(session, TeacherSession(teacher_id=teacher.id), lifetime)
 
 
 async def current_session(
     session: AsyncSession, token: str | None
 ) -> tuple[Teacher, TeacherSession] | None:
-    if not token:
-        return None
-    row = await session.scalar(
-        select(TeacherSession).where(TeacherSession.token_hash == _digest(token))
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
-        return None
-    teacher = await session.get(Teacher, row.teacher_id)
-    return (teacher, row) if teacher else None
+    row = await live_browser_session(session, TeacherSession, token)
+    teacher = await session.get(Teacher, row.teacher_id) if row else None
+    return (teacher, row) if row is not None and teacher is not None else None
 
 
 async def close_session(session: AsyncSession, row: TeacherSession) -> None:
-    row.revoked_at = datetime.now(UTC)
-    await session.flush()
+    await close_browser_session(session, row)
 
 
 def identifiers_view(teacher: Teacher) -> Sequence[TeacherIdentifier]:

@@ -52,6 +52,7 @@ from storage.models.policy import (
     VettingRequest,
     VettingReview,
 )
+from storage.models.setup import SetupToken
 from storage.models.staff import StaffAccount, StaffMembership, StaffSession
 from storage.models.status import CredentialStatusEntry, StatusList
 from storage.models.teachers import (
@@ -105,6 +106,7 @@ __all__ = [
     "PolicyOption",
     "PreAuthorizedCode",
     "RoleHold",
+    "SetupToken",
     "SignInCode",
     "Stack",
     "StaffAccount",

@@ -32,13 +32,13 @@ from badges.wallets.teachers import (
     start_sign_in,
 )
 from storage.models import (
-    OutboxEmail,
     PreAuthorizedCode,
     SignInCode,
     TeacherIdentifier,
     TeacherSession,
 )
 from storage.session import transaction
+from tests.app.mailbox import last_mail
 from tests.app.wallets.test_oid4vci import (
     JWT_VC_JSON,
     LDP_VC,
@@ -170,18 +170,6 @@ def _link_in(mail: str) -> str:
     return found.group(1)
 
 
-async def _mail_to(sessions: Any, address: str) -> str:
-    async with sessions() as session:
-        body = await session.scalar(
-            select(OutboxEmail.body)
-            .where(OutboxEmail.recipient == address)
-            .order_by(OutboxEmail.created_at.desc())
-            .limit(1)
-        )
-    assert body, f"no mail to {address}"
-    return str(body)
-
-
 async def test_ten_parallel_opens_of_a_sign_in_link_open_one_session(
     server: str, sessions: Any, vault: KeyVault
 ):
@@ -191,7 +179,7 @@ async def test_ten_parallel_opens_of_a_sign_in_link_open_one_session(
     assert asked.status_code == 200, asked.text
     await browser.aclose()
 
-    statuses = await _opened_in_parallel(server, _link_in(await _mail_to(sessions, address)))
+    statuses = await _opened_in_parallel(server, _link_in(await last_mail(sessions, address)))
 
     assert statuses == Counter({303: 1, 400: PARALLEL_OPENS - 1})
     assert await _sessions_of(sessions, vault, address) == 1
@@ -207,7 +195,7 @@ async def test_ten_parallel_opens_of_a_claim_link_open_one_session(
     )
     assert issued.status_code == 201, issued.text
 
-    statuses = await _opened_in_parallel(server, _link_in(await _mail_to(sessions, address)))
+    statuses = await _opened_in_parallel(server, _link_in(await last_mail(sessions, address)))
 
     assert statuses == Counter({303: 1, 400: PARALLEL_OPENS - 1})
     assert await _sessions_of(sessions, vault, address) == 1

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import select
 
 from badges.issuers.issuers import KeyVault
 from badges.issuers.staff import Address, add_staff
 from badges.wallets.teachers import email_key, masked
-from storage.models import Agency, Issuer, OutboxEmail
+from storage.models import Agency, Issuer
 from storage.session import transaction
+from tests.app.mailbox import mailed_code
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -45,20 +45,6 @@ async def add_staff_member(
     return address
 
 
-async def mailed_code(sessions: Any, address: str) -> str:
-    """The newest console sign-in code e-mailed to `address`."""
-    async with sessions() as session:
-        body = await session.scalar(
-            select(OutboxEmail.body)
-            .where(OutboxEmail.recipient == address)
-            .order_by(OutboxEmail.created_at.desc())
-            .limit(1)
-        )
-    found = re.search(r"sign-in code is (\d{6})", body or "")
-    assert found, f"no console sign-in code mailed to {address}"
-    return found.group(1)
-
-
 async def sign_in_page(
     page: Page, sessions: Any, address: str, next_path: str = "/console"
 ) -> None:
@@ -80,6 +66,15 @@ def csrf_in(html: str) -> str:
     return found.group(1)
 
 
+async def code_for(http: httpx.AsyncClient, sessions: Any, address: str) -> tuple[str, str]:
+    """Ask the sign-in form of `http` to mail `address` a code: the form's CSRF token and
+    the code mailed."""
+    token = csrf_in((await http.get("/console/sign-in")).text)
+    sent = await http.post("/console/sign-in", data={"email": address, "csrf": token})
+    assert sent.status_code == 200, sent.text
+    return token, await mailed_code(sessions, address)
+
+
 @asynccontextmanager
 async def signed_in_client(
     server: str, sessions: Any, address: str
@@ -87,10 +82,7 @@ async def signed_in_client(
     """`async with signed_in_client(...) as http`: an HTTP client signed in to the console
     as `address`. A form's token: `csrf_in((await http.get(page)).text)`."""
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
-        token = csrf_in((await http.get("/console/sign-in")).text)
-        sent = await http.post("/console/sign-in", data={"email": address, "csrf": token})
-        assert sent.status_code == 200, sent.text
-        code = await mailed_code(sessions, address)
+        token, code = await code_for(http, sessions, address)
         done = await http.post(
             "/console/sign-in/code", data={"email": address, "code": code, "csrf": token}
         )

@@ -12,14 +12,13 @@ With LATTICE_SCREENSHOTS=1 it also saves the pages to docs/screenshots/console-a
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from badges.issuers.issuers import KeyVault
 from tests.app.console.agency_desk import make_desk
+from tests.app.console.screenshots import screenshot
 from tests.app.console.staff import sign_in_page
 from tests.app.test_pages_browser import browser, page  # noqa: F401  # fixtures
 from tests.conftest import AgencyClient, Provider
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
-
-
-async def _shot(page: Page, name: str) -> None:
-    """Save the page as docs/screenshots/console-agency-<name>.png, when asked to."""
-    if os.environ.get("LATTICE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.set_viewport_size({"width": 1200, "height": 800})
-        await page.screenshot(path=str(SCREENSHOTS / f"console-agency-{name}.png"), full_page=True)
 
 
 async def _main_text(page: Page) -> str:
@@ -52,14 +42,14 @@ async def test_an_agency_builds_a_renewal_stack_and_reads_its_charts(
     await sign_in_page(page, sessions, desk.admin, next_path=desk.home)
     assert await page.get_by_role("heading", level=1).inner_text() == agency.issuer.name
     assert "open vetting requests" in await _main_text(page)
-    await _shot(page, "home")
+    await screenshot(page, "agency-home")
 
     async with page.expect_navigation():
         await page.get_by_role("link", name="Curated list", exact=True).click()
     assert "Close Reading" in await _main_text(page)
-    await _shot(page, "curated")
+    await screenshot(page, "agency-curated")
     await page.goto(f"{desk.home}/vetting/{desk.waiting}")
-    await _shot(page, "vetting-request")
+    await screenshot(page, "agency-vetting-request")
 
     # The rule editor: any 3 MCs approved for license renewal, earned within 5 years.
     async with page.expect_navigation():
@@ -72,7 +62,7 @@ async def test_an_agency_builds_a_renewal_stack_and_reads_its_charts(
     await page.get_by_label("How many", exact=True).fill("3")
     await page.get_by_label("Approved for", exact=True).select_option(label="License renewal")
     await page.get_by_label("Earned within").fill("5")
-    await _shot(page, "stack-form")
+    await screenshot(page, "agency-stack-form")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Save the stack").click()
 
@@ -83,7 +73,7 @@ async def test_an_agency_builds_a_renewal_stack_and_reads_its_charts(
         "5 years."
     )
     assert not await page.locator("details pre").is_visible()  # the JSON stays folded away
-    await _shot(page, "stack")
+    await screenshot(page, "agency-stack")
     stored = {item["code"]: item for item in (await agency.http.get("/v1/agency/stacks")).json()}
     assert stored["OPT2"]["rule"] == {"approvedFor": "license_renewal", "count": 3}
     assert stored["OPT2"]["windowDays"] == 1826
@@ -91,11 +81,11 @@ async def test_an_agency_builds_a_renewal_stack_and_reads_its_charts(
     async with page.expect_navigation():
         await page.get_by_role("link", name="Stacks and lattices", exact=True).click()
     assert "Renewal, option 2" in await _main_text(page)
-    await _shot(page, "stacks")
+    await screenshot(page, "agency-stacks")
 
     await page.goto(f"{desk.home}/educators/{desk.educator}")
     assert "was met, with 3 credential(s) counted" in await _main_text(page)
-    await _shot(page, "educator")
+    await screenshot(page, "agency-educator")
 
     # The reports: both charts are images drawn on the server, and they load.
     async with page.expect_navigation():
@@ -111,4 +101,4 @@ async def test_an_agency_builds_a_renewal_stack_and_reads_its_charts(
     assert "MCs earned per month, by provider" in await earned.text()
     assert await page.get_by_role("link", name="Download the figures as CSV").count() == 2
     assert await page.evaluate("() => document.scripts.length") == 0
-    await _shot(page, "reports")
+    await screenshot(page, "agency-reports")

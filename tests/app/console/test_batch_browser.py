@@ -11,7 +11,6 @@ Uses the browser and page fixtures of test_pages_browser (Debian's chromium, Pla
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ import pytest
 
 from badges.issuers.issuers import KeyVault
 from storage.models import Issuer
+from tests.app.console.screenshots import screenshot
 from tests.app.console.staff import add_staff_member, sign_in_page
 from tests.app.test_pages_browser import browser, page  # noqa: F401  # fixtures
 from tests.conftest import Provider
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
-
-
-async def _shot(page: Page, name: str) -> None:
-    if os.environ.get("LATTICE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / f"console-batch-{name}.png"), full_page=True)
 
 
 async def test_a_program_manager_issues_200_badges_from_a_csv_file(
@@ -62,24 +55,24 @@ async def test_a_program_manager_issues_200_badges_from_a_csv_file(
 
     await page.get_by_role("link", name="Issue from a CSV file").click()
     await page.get_by_label("CSV file").set_input_files(str(spreadsheet))
-    await _shot(page, "upload")
+    await screenshot(page, "batch-upload")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Check the file").click()
 
     await page.get_by_text("200 ready to issue").wait_for()
-    await _shot(page, "preview")
+    await screenshot(page, "batch-preview")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Issue 200 badges").click()
 
     # The page reloads itself every 2 s until the batch is done.
     deadline = time.monotonic() + 180
     status = page.get_by_role("status")
-    await _shot(page, "progress")
+    await screenshot(page, "batch-progress")
     while "Done:" not in await status.inner_text():
         assert time.monotonic() < deadline, await status.inner_text()
         await page.wait_for_timeout(500)
     assert "Done: 200 issued, 0 failed, of 200." in await status.inner_text()
-    await _shot(page, "done")
+    await screenshot(page, "batch-done")
 
     listed = await provider.http.get(f"/v1/issuers/{issuer.slug}/credentials", params={"limit": 1})
     newest = listed.json()["items"][0]

@@ -11,15 +11,14 @@ With LATTICE_SCREENSHOTS=1 it also saves each console page to docs/screenshots/c
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from badges.issuers.issuers import KeyVault
 from storage.models import Issuer
+from tests.app.console.screenshots import screenshot
 from tests.app.console.staff import add_staff_member, sign_in_page
 from tests.app.test_pages_browser import browser, page  # noqa: F401  # fixtures
 
@@ -27,15 +26,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
-
-
-async def _shot(page: Page, name: str) -> None:
-    """Save the page as docs/screenshots/console-<name>.png, when asked to."""
-    if os.environ.get("LATTICE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.set_viewport_size({"width": 1200, "height": 800})
-        await page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
 
 
 async def _no_script(page: Page) -> int:
@@ -51,13 +41,13 @@ async def test_a_provider_issues_finds_and_revokes_a_badge_in_the_browser(
     base = f"/console/issuers/{issuer.slug}"
 
     await page.goto("/console/sign-in")
-    await _shot(page, "sign-in")
+    await screenshot(page, "sign-in")
     await sign_in_page(page, sessions, address)
     assert await page.get_by_role("heading", level=1).inner_text() == "Console"
-    await _shot(page, "home")
+    await screenshot(page, "home")
     async with page.expect_navigation():
         await page.get_by_role("link", name=issuer.name, exact=True).first.click()
-    await _shot(page, "issuer")
+    await screenshot(page, "issuer")
 
     # An achievement, with the generated art.
     await page.goto(f"{base}/achievements/new")
@@ -69,14 +59,14 @@ async def test_a_provider_issues_finds_and_revokes_a_badge_in_the_browser(
         "Three lesson plans with exit tickets and a reflection."
     )
     await page.get_by_label("Tags").fill("math, assessment")
-    await _shot(page, "achievement-form")
+    await screenshot(page, "achievement-form")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Create the achievement").click()
     assert "Achievement created." in await page.locator("main").inner_text()
     await page.goto(f"{base}/achievements")
     picture = page.locator("td img").first
     assert await picture.evaluate("img => img.complete && img.naturalWidth > 0")
-    await _shot(page, "achievements")
+    await screenshot(page, "achievements")
 
     # Issue it to a teacher.
     await page.goto(f"{base}/issue")
@@ -84,7 +74,7 @@ async def test_a_provider_issues_finds_and_revokes_a_badge_in_the_browser(
     await page.get_by_label("Recipient's e-mail address").fill(recipient)
     await page.get_by_label("Recipient's name (optional)").fill("Ana Ruiz")
     await page.get_by_label("Evidence URL").fill("https://example.org/portfolio/ana")
-    await _shot(page, "issue")
+    await screenshot(page, "issue")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Issue the badge").click()
     assert "Issued." in await page.locator("main").inner_text()
@@ -98,19 +88,19 @@ async def test_a_provider_issues_finds_and_revokes_a_badge_in_the_browser(
     rows = page.locator("tbody tr")
     assert await rows.count() == 1
     assert "Ana Ruiz" in await rows.first.inner_text()
-    await _shot(page, "issued")
+    await screenshot(page, "issued")
     async with page.expect_navigation():
         await rows.first.get_by_role("link").click()
 
     # Revoke it, with a reason.
     await page.get_by_label("Reason for revoking").fill("Awarded to the wrong educator")
-    await _shot(page, "credential")
+    await screenshot(page, "credential")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Revoke").click()
     main = await page.locator("main").inner_text()
     assert "Revoked. Verifiers now see it as revoked." in main
     assert "Awarded to the wrong educator" in main
-    await _shot(page, "credential-revoked")
+    await screenshot(page, "credential-revoked")
     assert await _no_script(page) == 0
 
     # What an employer sees.
@@ -129,12 +119,12 @@ async def test_an_admin_sees_api_clients_and_webhooks(
     async with page.expect_navigation():
         await page.get_by_role("button", name="Create the client").click()
     secret = await page.locator("#shown-secret").inner_text()
-    await _shot(page, "clients")
+    await screenshot(page, "clients")
     await page.goto(f"{base}/webhooks")
     await page.get_by_label("Receiver URL").fill("https://hooks.example.org/lattice")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Add the webhook").click()
-    await _shot(page, "webhooks")
+    await screenshot(page, "webhooks")
 
     assert len(secret) > 30
     assert await page.locator("#shown-secret").inner_text() != secret

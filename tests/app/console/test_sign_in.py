@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from badges.issuers.issuers import IssuerDetails, KeyVault, create_issuer
 from storage.models import Issuer, OutboxEmail
 from storage.session import transaction
-from tests.app.console.staff import add_staff_member, csrf_in, mailed_code, signed_in_client
+from tests.app.console.staff import add_staff_member, code_for, csrf_in, signed_in_client
+from tests.app.mailbox import mailed_code
 
 
 async def _mails_to(sessions: Any, address: str) -> int:
@@ -39,9 +40,7 @@ async def test_the_session_cookie_is_httponly_lax_and_only_for_the_console(
 ):
     address = await add_staff_member(sessions, vault, issuer=issuer)
     async with httpx.AsyncClient(base_url=server) as http:
-        token = csrf_in((await http.get("/console/sign-in")).text)
-        await http.post("/console/sign-in", data={"email": address, "csrf": token})
-        code = await mailed_code(sessions, address)
+        token, code = await code_for(http, sessions, address)
         done = await http.post(
             "/console/sign-in/code", data={"email": address, "code": code, "csrf": token}
         )
@@ -70,9 +69,7 @@ async def test_a_wrong_code_is_refused_and_leaves_them_signed_out(
 ):
     address = await add_staff_member(sessions, vault, issuer=issuer)
     async with httpx.AsyncClient(base_url=server) as http:
-        token = csrf_in((await http.get("/console/sign-in")).text)
-        await http.post("/console/sign-in", data={"email": address, "csrf": token})
-        code = await mailed_code(sessions, address)
+        token, code = await code_for(http, sessions, address)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
         refused = await http.post(
             "/console/sign-in/code", data={"email": address, "code": wrong, "csrf": token}

@@ -11,16 +11,14 @@ Uses the browser and page fixtures of test_pages_browser (Debian's chromium, Pla
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
 
 from formats.baking import unbake_png
-from storage.models import OutboxEmail
+from tests.app.mailbox import mailed_code
 from tests.app.test_pages_browser import browser, page  # noqa: F401  # fixtures
 from tests.conftest import Provider, node_verify
 
@@ -30,26 +28,13 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 
-async def _code_for(sessions: Any, address: str) -> str:
-    async with sessions() as session:
-        body = await session.scalar(
-            select(OutboxEmail.body)
-            .where(OutboxEmail.recipient == address)
-            .order_by(OutboxEmail.created_at.desc())
-            .limit(1)
-        )
-    found = re.search(r"code is (\d{6})", body or "")
-    assert found, f"no sign-in code mailed to {address}"
-    return found.group(1)
-
-
 async def _sign_in(page: Page, sessions: Any, address: str) -> None:
     """As she would: the e-mail form, then the code from her mail."""
     await page.goto("/teacher")
     await page.get_by_label("Your e-mail address").fill(address)
     async with page.expect_navigation():
         await page.get_by_role("button", name="Send me a code").click()
-    await page.get_by_label("Sign-in code").fill(await _code_for(sessions, address))
+    await page.get_by_label("Sign-in code").fill(await mailed_code(sessions, address))
     async with page.expect_navigation():
         await page.get_by_role("button", name="Sign in").click()
 

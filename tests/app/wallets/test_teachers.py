@@ -8,26 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from storage.models import OutboxEmail, SignInCode
+from storage.models import SignInCode
+from tests.app.mailbox import last_mail
 from tests.conftest import Provider
 
 
 def _email() -> str:
     return f"teacher-{uuid.uuid4().hex[:8]}@example.org"
-
-
-async def _last_mail(sessions: Any, address: str) -> str:
-    async with sessions() as session:
-        body = await session.scalar(
-            select(OutboxEmail.body)
-            .where(OutboxEmail.recipient == address)
-            .order_by(OutboxEmail.created_at.desc())
-            .limit(1)
-        )
-    assert body, f"no mail to {address}"
-    return str(body)
 
 
 async def _browser(server: str) -> httpx.AsyncClient:
@@ -45,7 +34,7 @@ async def sign_in(browser: httpx.AsyncClient, sessions: Any, address: str) -> ht
     csrf = await _csrf(browser)
     asked = await browser.post("/teacher/sign-in", data={"email": address, "csrf": csrf})
     assert asked.status_code == 200, asked.text
-    code = re.search(r"code is (\d{6})", await _last_mail(sessions, address))
+    code = re.search(r"code is (\d{6})", await last_mail(sessions, address))
     assert code
     return await browser.post(
         "/teacher/sign-in/code", data={"email": address, "code": code.group(1), "csrf": csrf}
@@ -90,14 +79,14 @@ async def test_a_code_works_once_and_not_after_it_expires(server: str, sessions:
     browser = await _browser(server)
     csrf = await _csrf(browser)
     await browser.post("/teacher/sign-in", data={"email": address, "csrf": csrf})
-    code = re.search(r"code is (\d{6})", await _last_mail(sessions, address))
+    code = re.search(r"code is (\d{6})", await last_mail(sessions, address))
     assert code
     form = {"email": address, "code": code.group(1), "csrf": csrf}
 
     first = await browser.post("/teacher/sign-in/code", data=form)
     reused = await browser.post("/teacher/sign-in/code", data=form)
     await browser.post("/teacher/sign-in", data={"email": address, "csrf": csrf})
-    fresh = re.search(r"code is (\d{6})", await _last_mail(sessions, address))
+    fresh = re.search(r"code is (\d{6})", await last_mail(sessions, address))
     assert fresh
     async with sessions() as session, session.begin():
         await session.execute(
@@ -115,7 +104,7 @@ async def test_the_emailed_link_signs_her_in_once(server: str, sessions: Any):
     address = _email()
     browser = await _browser(server)
     await browser.post("/teacher/sign-in", data={"email": address, "csrf": await _csrf(browser)})
-    link = re.search(r"(/teacher/sign-in/link\?token=[\w-]+)", await _last_mail(sessions, address))
+    link = re.search(r"(/teacher/sign-in/link\?token=[\w-]+)", await last_mail(sessions, address))
     assert link
 
     followed = await browser.get(link.group(1))

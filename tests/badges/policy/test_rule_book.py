@@ -16,6 +16,7 @@ from badges.policy.stack_rules import (
     AchievementLeaf,
     Evaluation,
     Group,
+    HeldCredential,
     Rule,
     StackLeaf,
     StackPolicy,
@@ -143,3 +144,18 @@ def test_an_mc_approved_after_it_was_earned_completes_the_stack_from_its_approva
 
     assert result.completed_at == approved_late
     assert result.expires_at == TODAY + timedelta(days=200)  # when its approval ends
+
+
+def test_a_nested_stack_the_book_does_not_hold_is_weighed_as_unmet_not_an_error():
+    """A rule may name a stack by an IRI the book cannot resolve (written under another
+    public URL of the service): the rule around it is still answered."""
+    unknown = "https://old-host.example.org/stacks/0"
+    policy = StackPolicy(Group("any", (StackLeaf(unknown), AchievementLeaf(MCS[0])), 1))
+    book = RuleBook([policy])
+    held = [HeldCredential("urn:uuid:1", MCS[0], TODAY - timedelta(days=10))]
+
+    evaluation = book.evaluate(policy, held, TODAY, ApprovalBook([]))
+
+    assert evaluation.met is True
+    only_unknown = StackPolicy(Group("all", (StackLeaf(unknown),), None))
+    assert book.evaluate(only_unknown, held, TODAY, ApprovalBook([])).met is False

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from app.csv_export import csv_response
-from app.deps import AgencyCaller, Session, State
+from app.deps import Session, State
 from app.routers.policy.state_queries.common import (
     Listed,
     Page,
@@ -52,7 +52,7 @@ from badges.policy.state_reports import (
 from schemas.api.base import ApiDatetime
 from schemas.api.rules import STACK_REF
 from schemas.api.state_queries import ExpiringOut, ExpiringPageOut, ReportOut
-from storage.models import Lattice
+from storage.models import Agency, Lattice
 
 router = APIRouter()
 PeriodParam = Annotated[Literal["month", "quarter", "year"], Query(description="Bucket size.")]
@@ -72,16 +72,16 @@ EXPIRING_COLUMNS = (
 
 
 async def report_targets(
-    session: Session, public_url: str, caller: AgencyCaller
+    session: Session, public_url: str, agency: Agency
 ) -> dict[tuple[str, uuid.UUID], ReportTarget]:
     """The agency's stacks (by lineage, named as their current revision) and roles."""
     found = {
         ("stack", stack.lineage_id): ReportTarget(
             "stack", stack_url(public_url, stack.id), stack.name, stack.purpose
         )
-        for stack in await list_stacks(session, caller.agency)
+        for stack in await list_stacks(session, agency)
     }
-    lattices = await session.scalars(select(Lattice).where(Lattice.agency_id == caller.agency.id))
+    lattices = await session.scalars(select(Lattice).where(Lattice.agency_id == agency.id))
     for lattice in lattices:
         for role in lattice.roles:
             iri = role_url(public_url, lattice.id, role.key)
@@ -162,7 +162,7 @@ async def completed(
     by `district` and by the stack's `purpose`."""
     span = _span(period, by, (start, end), COMPLETED_GROUPS, "completions")
     await refresh(state, caller.agency)
-    targets = await report_targets(session, state.settings.public_url, caller)
+    targets = await report_targets(session, state.settings.public_url, caller.agency)
     rows = await completed_report(session, caller.agency, span, targets)
     return _report("completed", span, rows, format)
 
@@ -193,7 +193,7 @@ async def expiring_soon(
         target = ("stack", named.lineage_id)
     page = Page.of(listing, 4, "expiring", days, target, listing.district)
     query = expiring(caller.agency, page.at, days, listing.district, target, _after(page.after))
-    targets = await report_targets(session, public_url, caller)
+    targets = await report_targets(session, public_url, caller.agency)
 
     def shape(row: Sequence[Any]) -> tuple[Any, ...]:
         item = Expiring(*row)
