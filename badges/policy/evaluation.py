@@ -55,6 +55,7 @@ from badges.policy.stack_rules import (
     with_hold_harmless,
 )
 from badges.policy.stacks import (
+    achievements_named_by_stacks,
     policy_of,
     resolve_stack_ref,
 )
@@ -187,15 +188,13 @@ async def _foreign_problems(
 async def relevant_achievements(session: AsyncSession, agency: Agency) -> set[str]:
     """The achievements an agency has a say on: named by any revision of its stacks, by its
     lattice roles, or by one of its approval decisions."""
-    rules = list(await session.scalars(select(Stack.rule).where(Stack.agency_id == agency.id)))
-    rules += list(
-        await session.scalars(
-            select(LatticeRole.rule)
-            .join(Lattice, Lattice.id == LatticeRole.lattice_id)
-            .where(Lattice.agency_id == agency.id)
-        )
+    found = await achievements_named_by_stacks(session, agency)
+    roles = await session.scalars(
+        select(LatticeRole.rule)
+        .join(Lattice, Lattice.id == LatticeRole.lattice_id)
+        .where(Lattice.agency_id == agency.id)
     )
-    found = {iri for rule in rules for iri in achievements_of(parse_rule(rule))}
+    found |= {iri for rule in roles for iri in achievements_of(parse_rule(rule))}
     approvals = select(Approval.achievement_iri).where(Approval.agency_id == agency.id)
     return found | set(await session.scalars(approvals))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,9 @@ from badges.policy.stack_rules import (
     rule_json,
     stacks_of,
 )
+from net.lru import LruCache
 from schemas.api.base import MAX_WINDOW_DAYS
+from storage.bulk import chunks
 from storage.models import (
     Achievement,
     Agency,
@@ -83,10 +85,41 @@ def role_url(public_url: str, lattice_id: uuid.UUID, key: str) -> str:
     return f"{lattice_url(public_url, lattice_id)}/roles/{key}"
 
 
+# A stored stack row never changes (a revision is a new row), so its parsed policy is kept
+# by id: progress and evaluations parse every stack of an agency on each question otherwise.
+_POLICIES: Final[LruCache[uuid.UUID, StackPolicy]] = LruCache(4096)
+_NAMED: Final[LruCache[uuid.UUID, frozenset[str]]] = LruCache(4096)
+
+
 def policy_of(stack: Stack) -> StackPolicy:
-    return StackPolicy(
-        parse_rule(stack.rule), _window_of(stack), stack.purpose, _approval_at(stack)
-    )
+    stored = stack.id is not None and stack.rule is not None
+    found = _POLICIES.get(stack.id) if stored else None
+    if found is None:
+        found = StackPolicy(
+            parse_rule(stack.rule), _window_of(stack), stack.purpose, _approval_at(stack)
+        )
+        if stored:
+            _POLICIES.put(stack.id, found)
+    return found
+
+
+async def achievements_named_by_stacks(session: AsyncSession, agency: Agency) -> set[str]:
+    """Every achievement any revision of the agency's stacks names (rules read and parsed
+    once per process: only the ids are read for stacks already seen)."""
+    ids = list(await session.scalars(select(Stack.id).where(Stack.agency_id == agency.id)))
+    unseen = [stack_id for stack_id in ids if _NAMED.get(stack_id) is None]
+    for chunk in chunks(unseen):
+        rows = await session.execute(select(Stack.id, Stack.rule).where(Stack.id.in_(chunk)))
+        for stack_id, rule in rows:
+            _NAMED.put(stack_id, frozenset(achievements_of(parse_rule(rule))))
+    found: set[str] = set()
+    for stack_id in ids:
+        named = _NAMED.get(stack_id)
+        if named is None:  # pushed out of the cache meanwhile: read it again
+            rule = await session.scalar(select(Stack.rule).where(Stack.id == stack_id))
+            named = frozenset(achievements_of(parse_rule(rule)))
+        found |= named
+    return found
 
 
 def _approval_at(stack: Stack) -> ApprovalAt:
