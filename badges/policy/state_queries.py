@@ -288,13 +288,11 @@ def achievement_holders(
     own = (
         select(
             EducatorIdentifier.educator_id.label("educator_id"),
-            EducatorDistrict.district.label("district"),
             _earned().label("earned"),
             Credential.valid_until.label("valid_until"),
         )
         .select_from(EducatorIdentifier)
         .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-        .outerjoin(EducatorDistrict, membership_at(EducatorIdentifier.educator_id, where.at))
         .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
         .join(Credential, Credential.id == CredentialRecipient.credential_id)
         .where(Educator.agency_id == agency.id, *_good_standing(where.at))
@@ -314,31 +312,37 @@ def achievement_holders(
         (func.count() == func.count(held.c.valid_until), func.max(held.c.valid_until)),
         else_=None,
     )
+    grouped = (
+        select(
+            held.c.educator_id,
+            func.min(held.c.earned).label("earned"),
+            ends.label("ends"),
+        )
+        .group_by(held.c.educator_id)
+        .subquery()
+    )
+    # Her district is read after grouping: for the page's rows only, not for every credential.
     return (
-        select(held.c.educator_id, held.c.district, func.min(held.c.earned), ends)
-        .group_by(held.c.educator_id, held.c.district)
-        .order_by(held.c.educator_id)
+        select(grouped.c.educator_id, EducatorDistrict.district, grouped.c.earned, grouped.c.ends)
+        .select_from(grouped)
+        .outerjoin(EducatorDistrict, membership_at(grouped.c.educator_id, where.at))
+        .order_by(grouped.c.educator_id)
     )
 
 
 def _submitted(agency: Agency, achievements: AchievementSet, at: datetime) -> AnySelect:
     earned = func.coalesce(SubmittedCredential.earned_at, SubmittedCredential.submitted_at)
-    query = (
-        select(
-            SubmittedCredential.educator_id.label("educator_id"),
-            EducatorDistrict.district.label("district"),
-            earned.label("earned"),
-            SubmittedCredential.valid_until.label("valid_until"),
-        )
-        .outerjoin(EducatorDistrict, membership_at(SubmittedCredential.educator_id, at))
-        .where(
-            SubmittedCredential.agency_id == agency.id,
-            SubmittedCredential.accepted.is_(True),
-            SubmittedCredential.achievement_iri.is_not(None),
-            earned <= at,
-            or_(SubmittedCredential.valid_until.is_(None), SubmittedCredential.valid_until > at),
-            good_standing(SubmittedCredential.id, "submitted", at),
-        )
+    query = select(
+        SubmittedCredential.educator_id.label("educator_id"),
+        earned.label("earned"),
+        SubmittedCredential.valid_until.label("valid_until"),
+    ).where(
+        SubmittedCredential.agency_id == agency.id,
+        SubmittedCredential.accepted.is_(True),
+        SubmittedCredential.achievement_iri.is_not(None),
+        earned <= at,
+        or_(SubmittedCredential.valid_until.is_(None), SubmittedCredential.valid_until > at),
+        good_standing(SubmittedCredential.id, "submitted", at),
     )
     if achievements.iris is not None:
         query = query.where(SubmittedCredential.achievement_iri.in_(achievements.iris))
@@ -352,13 +356,11 @@ def _pushed(agency: Agency, achievements: AchievementSet, at: datetime) -> AnySe
     query = (
         select(
             EducatorIdentifier.educator_id.label("educator_id"),
-            EducatorDistrict.district.label("district"),
             earned.label("earned"),
             HeldCredential.valid_until.label("valid_until"),
         )
         .select_from(EducatorIdentifier)
         .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-        .outerjoin(EducatorDistrict, membership_at(EducatorIdentifier.educator_id, at))
         .join(HeldCredential, HeldCredential.lookup_key == EducatorIdentifier.lookup_key)
         .where(
             Educator.agency_id == agency.id,
@@ -378,7 +380,9 @@ def _scoped(
 ) -> AnySelect:
     """The district filter and the page start, inside each part so they narrow the scans."""
     if where.district is not None:
-        query = query.where(EducatorDistrict.district == where.district)
+        query = query.join(EducatorDistrict, membership_at(educator, where.at)).where(
+            EducatorDistrict.district == where.district
+        )
     if after is not None:
         query = query.where(educator > after)
     return query
