@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from badges.policy.evaluation import relevant_achievements
 from badges.policy.foreign_status import (
     FRESH_FOR,
     Foreign,
+    Kind,
     StatusSource,
     observe,
 )
@@ -158,52 +160,42 @@ async def _foreign_of(
     sessions: async_sessionmaker[AsyncSession], agency_id: uuid.UUID, chunk: int
 ) -> AsyncIterator[list[Foreign]]:
     """The agency's foreign credentials, `chunk` at a time, each read in a short session."""
-    after = uuid.UUID(int=0)
-    while True:
-        async with sessions() as session:
-            rows = (
-                await session.execute(
-                    select(SubmittedCredential.id, SubmittedCredential.content)
-                    .where(
-                        SubmittedCredential.agency_id == agency_id,
-                        SubmittedCredential.accepted.is_(True),
-                        SubmittedCredential.achievement_iri.is_not(None),
-                        SubmittedCredential.id > after,
-                    )
-                    .order_by(SubmittedCredential.id)
-                    .limit(chunk)
-                )
-            ).all()
-        if not rows:
-            break
-        yield [Foreign("submitted", row_id, content) for row_id, content in rows]
-        after = rows[-1][0]
+    submitted = select(SubmittedCredential.id, SubmittedCredential.content).where(
+        SubmittedCredential.agency_id == agency_id,
+        SubmittedCredential.accepted.is_(True),
+        SubmittedCredential.achievement_iri.is_not(None),
+    )
+    async for batch in _pages(sessions, submitted, SubmittedCredential.id, "submitted", chunk):
+        yield batch
     async with sessions() as session:
         agency = await session.get(Agency, agency_id)
         relevant = sorted(await relevant_achievements(session, agency)) if agency else []
     for named in chunks(relevant):
-        after = uuid.UUID(int=0)
-        while True:
-            async with sessions() as session:
-                rows = (
-                    await session.execute(
-                        select(HeldCredential.id, HeldCredential.content)
-                        .join(
-                            EducatorIdentifier,
-                            EducatorIdentifier.lookup_key == HeldCredential.lookup_key,
-                        )
-                        .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-                        .where(
-                            Educator.agency_id == agency_id,
-                            HeldCredential.achievement_iri.in_(list(named)),
-                            HeldCredential.id > after,
-                        )
-                        .distinct()
-                        .order_by(HeldCredential.id)
-                        .limit(chunk)
-                    )
-                ).all()
-            if not rows:
-                break
-            yield [Foreign("held", row_id, content) for row_id, content in rows]
-            after = rows[-1][0]
+        pushed = (
+            select(HeldCredential.id, HeldCredential.content)
+            .join(EducatorIdentifier, EducatorIdentifier.lookup_key == HeldCredential.lookup_key)
+            .join(Educator, Educator.id == EducatorIdentifier.educator_id)
+            .where(Educator.agency_id == agency_id, HeldCredential.achievement_iri.in_(named))
+            .distinct()
+        )
+        async for batch in _pages(sessions, pushed, HeldCredential.id, "held", chunk):
+            yield batch
+
+
+async def _pages(
+    sessions: async_sessionmaker[AsyncSession],
+    query: Select[uuid.UUID, str],
+    key: InstrumentedAttribute[uuid.UUID],
+    kind: Kind,
+    chunk: int,
+) -> AsyncIterator[list[Foreign]]:
+    """`query`'s rows (id, content) in `key` order, `chunk` at a time (keyset paging)."""
+    after = uuid.UUID(int=0)
+    while True:
+        async with sessions() as session:
+            page = query.where(key > after).order_by(key).limit(chunk)
+            rows = (await session.execute(page)).all()
+        if not rows:
+            return
+        yield [Foreign(kind, row_id, content) for row_id, content in rows]
+        after = rows[-1][0]

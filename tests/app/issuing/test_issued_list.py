@@ -213,17 +213,25 @@ async def test_a_cursor_of_other_filters_is_refused(provider: Provider):
 async def test_the_list_reads_the_issuer_index_in_order(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    """The page is read from `ix_credentials_issuer_issued` in its order, never sorted."""
+    query = (
+        "SELECT id FROM credentials WHERE issuer_id = :issuer "
+        "ORDER BY issued_at DESC, id DESC LIMIT 51"
+    )
     async with sessions() as session:
-        plan = await session.execute(
-            text(
-                "EXPLAIN QUERY PLAN SELECT id FROM credentials WHERE issuer_id = :issuer "
-                "ORDER BY issued_at DESC, id DESC LIMIT 51"
-            ),
-            {"issuer": "0" * 32},
-        )
-        steps = " ".join(str(row[-1]) for row in plan)
+        if database_url.startswith("sqlite"):
+            plan = await session.execute(text(f"EXPLAIN QUERY PLAN {query}"), {"issuer": "0" * 32})
+            steps = " ".join(str(row[-1]) for row in plan)
+            sorted_by = "TEMP B-TREE"
+        else:
+            # The test tables are small enough for a scan of the whole table to win: the
+            # planner is told to avoid one, and must then find the index that needs no sort.
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = await session.execute(
+                text(f"EXPLAIN {query}"), {"issuer": "00000000-0000-0000-0000-000000000000"}
+            )
+            steps = " ".join(str(row[0]) for row in plan)
+            sorted_by = "Sort"
 
     assert "ix_credentials_issuer_issued" in steps
-    assert "TEMP B-TREE" not in steps
+    assert sorted_by not in steps
