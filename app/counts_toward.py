@@ -1,7 +1,7 @@
 """What a badge counts toward, in words an employer reads: "Texas license renewal, 1 of 3".
 
 The credential says it through its alignments (`targetType` `ext:MicroCredentialStack` and
-`ext:CareerLatticeRole`, written by `badges.policy.stacks.badge_alignments` when it was issued).
+`ext:CareerLatticeRole`, written by `badges.policy.badge_alignments` when it was issued).
 Each one naming a stack or lattice role of this service is read from the stack's current
 revision (the rule every evaluation applies today) and told as a sentence: how many
 micro-credentials it needs, of which, earned within how long, approved for what. Never

@@ -15,9 +15,9 @@ from badges.issuers.issuers import KeyVault
 from badges.issuing.issuing import IssuingContext
 from badges.issuing.signing import Signer
 from badges.policy.approved_providers import ApprovedProviders
+from badges.policy.badge_alignments import badge_alignments
 from badges.policy.foreign_status import FRESH_FOR, StatusCache
 from badges.policy.foreign_sweeps import Sweeps
-from badges.policy.stacks import badge_alignments
 from badges.wallets.mail import (
     Mailer,
     SmtpSettings,
