@@ -8,7 +8,6 @@ from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from app.state import ServiceState
 from badges.errors import Forbidden
@@ -106,11 +105,7 @@ class RequireScopes:
                     f'scope="{" ".join(sorted(self.scopes))}"'
                 },
             )
-        # Its keys in the same statement: every issuing request signs with them.
-        issuer = await session.get(Issuer, grant.issuer_id, options=[joinedload(Issuer.keys)])
-        if issuer is None:
-            raise _unauthorized("the client's issuer no longer exists")
-        return Provider(client=grant.client, issuer=issuer, scopes=grant.scopes)
+        return Provider(client=grant.client, issuer=grant.issuer, scopes=grant.scopes)
 
 
 async def issuer_of(slug: str, provider: Provider, session: AsyncSession) -> Issuer:

@@ -17,6 +17,7 @@ from typing import Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from badges.errors import Conflict, InvalidInput, NotFound
 from storage.models import Agency, Client, Issuer, OAuthToken
@@ -41,7 +42,7 @@ class NewClient:
 @dataclass(frozen=True)
 class TokenGrant:
     client: Client
-    issuer_id: uuid.UUID
+    issuer: Issuer  # with its keys: every issuing request signs with them
     scopes: frozenset[str]
 
 
@@ -195,19 +196,24 @@ async def store_token(
 
 
 async def authenticate_token(session: AsyncSession, access_token: str) -> TokenGrant | None:
-    """The grant behind a bearer token, or None if unknown, expired, revoked or disabled."""
+    """The grant behind a bearer token, or None if unknown, expired, revoked or disabled.
+    One statement reads the token, its client and the client's issuer with its keys."""
     found = (
-        await session.execute(
-            select(OAuthToken, Client)
-            .join(Client, Client.id == OAuthToken.client_id)
-            .where(OAuthToken.token_hash == _digest(access_token))
+        (
+            await session.execute(
+                select(OAuthToken, Client, Issuer)
+                .join(Client, Client.id == OAuthToken.client_id)
+                .join(Issuer, Issuer.id == Client.issuer_id)
+                .options(joinedload(Issuer.keys))
+                .where(OAuthToken.token_hash == _digest(access_token))
+            )
         )
-    ).first()
+        .unique()
+        .first()
+    )
     if found is None:
         return None
-    token, client = found
+    token, client, issuer = found
     if token.revoked_at or client.disabled_at or token.expires_at <= datetime.now(UTC):
         return None
-    return TokenGrant(
-        client=client, issuer_id=client.issuer_id, scopes=frozenset(token.scopes.split())
-    )
+    return TokenGrant(client=client, issuer=issuer, scopes=frozenset(token.scopes.split()))
