@@ -3,6 +3,7 @@ how deeply their JSON nests, checked before anything parses it."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -76,14 +77,17 @@ class BodySizeLimit:
 
 async def _refuse(send: Send, limit: int, path: str) -> None:
     detail = f"the request body is larger than this endpoint's limit of {limit} bytes"
-    if path.startswith(IMS_PREFIX):
+    if path.startswith("/console/"):
+        # A person sent a form from a browser: a page that says what to do, not JSON.
+        media_type, body = b"text/html; charset=utf-8", _too_large_page(limit, path)
+    elif path.startswith(IMS_PREFIX):
         media_type = b"application/json"
-        document = status_info(detail, "invalid_data")
+        body = json.dumps(status_info(detail, "invalid_data")).encode()
     else:
         media_type = b"application/problem+json"
         document = {"type": "about:blank", "title": "Content too large", "status": 413}
         document["detail"] = detail
-    body = json.dumps(document).encode()
+        body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
@@ -95,6 +99,19 @@ async def _refuse(send: Send, limit: int, path: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _too_large_page(limit: int, path: str) -> bytes:
+    megabytes = limit / 1_000_000
+    form = html.escape(path, quote=True)  # the form's own page is its path, read with GET
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>File too large · Lattice</title></head><body>"
+        "<h1>That file is too large</h1>"
+        f"<p>This form takes up to {megabytes:.1f} MB. Nothing was saved. Split the file into "
+        "smaller ones and send each on its own.</p>"
+        f'<p><a href="{form}">Back to the form</a></p></body></html>'
+    ).encode()
 
 
 # --- nesting ---------------------------------------------------------------------------------

@@ -97,6 +97,19 @@ async def test_a_file_that_cannot_be_read_is_refused_beside_its_field(
     assert "larger than 2,097,152 bytes (2 MB)" in too_big.text
 
 
+async def test_a_file_past_the_body_limit_gets_a_page_not_json(
+    console: httpx.AsyncClient, issuer: Issuer
+):
+    """Past twice the largest file the form reads, the body is refused before it is read:
+    the browser still shows a page saying what to do."""
+    huge = await _upload(console, issuer.slug, b"email,achievement\n" + b"x" * 5_000_000)
+
+    assert huge.status_code == 413
+    assert huge.headers["content-type"].startswith("text/html")
+    assert "That file is too large" in huge.text
+    assert f'href="/console/issuers/{issuer.slug}/batches"' in huge.text
+
+
 async def test_a_form_without_the_csrf_token_is_refused(console: httpx.AsyncClient, issuer: Issuer):
     response = await console.post(
         f"/console/issuers/{issuer.slug}/batches",
