@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import joinedload
 
 from app.state import ServiceState
 from badges.issuing.issue_batches import (
+    PREVIEW_KEPT,
     batches_issuing,
     claim_rows,
+    discard_unconfirmed,
     fail_claimed,
     finish_if_done,
     issue_claimed,
@@ -53,7 +56,10 @@ class BatchRunner:
         self._resuming = asyncio.create_task(self.resume(), name="issue-batches-resume")
 
     async def resume(self) -> None:
-        """At start-up: take back the claims of the process that stopped, and go on."""
+        """At start-up: take back the claims of the process that stopped, and go on (and
+        delete uploads left unconfirmed too long, as each new upload does)."""
+        async with transaction(self._state.sessions) as session:
+            await discard_unconfirmed(session, datetime.now(UTC) - PREVIEW_KEPT)
         async with transaction(self._state.sessions) as session:
             batch_ids = await batches_issuing(session)
         for batch_id in batch_ids:

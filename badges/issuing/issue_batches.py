@@ -20,10 +20,10 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.errors import DomainError, NotFound
@@ -38,6 +38,9 @@ from storage.session import begin_write
 
 # Rows issued per chunk: one `issue_batch` call, one transaction for their rows.
 CHUNK: Final = 50
+# An upload never confirmed is deleted after this long, with the addresses and names it
+# holds: they were sent to be issued, not kept.
+PREVIEW_KEPT: Final = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ async def create_batch(
     too (`invalid`, never issued) so the preview can show them. Its credentials will be
     issued through `client` (by default the issuer's console client)."""
     await begin_write(session)
+    await discard_unconfirmed(session, datetime.now(UTC) - PREVIEW_KEPT)
     client = client or await console_client(session, issuer)
     batch = IssueBatch(
         id=uuid.uuid4(),
@@ -106,6 +110,20 @@ async def create_batch(
     for chunk in chunks(rows):  # one multi-row statement per chunk, not one per row
         await session.execute(insert(IssueBatchRow), list(chunk))
     return batch
+
+
+async def discard_unconfirmed(session: AsyncSession, uploaded_before: datetime) -> int:
+    """Delete every batch (of any issuer) still awaiting confirmation that was uploaded before
+    `uploaded_before`; how many. Its rows go with it (ON DELETE CASCADE). One conditional
+    DELETE: a confirmation racing with it either finds the batch gone (404) or made it no
+    longer a preview first, and then it stays."""
+    await begin_write(session)
+    deleted = await session.execute(
+        delete(IssueBatch)
+        .where(IssueBatch.status == "preview", IssueBatch.created_at < uploaded_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(deleted, "rowcount", 0))
 
 
 async def get_batch(session: AsyncSession, issuer: Issuer, batch_id: uuid.UUID) -> IssueBatch:

@@ -7,20 +7,22 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
-from badges.errors import InvalidInput
+from badges.errors import InvalidInput, NotFound
 from badges.issuers.issuers import KeyVault
 from badges.issuing.csv_batch import MAX_ROWS, FileRefused, Preview, check_rows, read_csv
 from badges.issuing.issue_batches import (
+    PREVIEW_KEPT,
     claim_rows,
     confirm,
     create_batch,
+    discard_unconfirmed,
     finish_if_done,
     get_batch,
     issue_claimed,
@@ -365,3 +367,29 @@ async def test_a_batch_of_another_issuer_is_not_found_and_cannot_be_confirmed(
     async with transaction(sessions) as session:
         with pytest.raises(NotFound):
             await confirm(session, stranger, batch_id, actor="x")
+
+
+async def test_an_upload_never_confirmed_is_deleted_with_its_addresses_after_a_week(
+    provider: Provider, sessions: async_sessionmaker[AsyncSession], settings: Settings
+):
+    forgotten = await stored_batch(provider, sessions, settings, rows=3)
+    confirmed = await stored_batch(provider, sessions, settings, rows=3)
+    async with transaction(sessions) as session:
+        assert await confirm(session, provider.issuer, confirmed, actor="staff")
+    week_later = datetime.now(UTC) + PREVIEW_KEPT + timedelta(minutes=1)
+
+    async with transaction(sessions) as session:
+        assert await discard_unconfirmed(session, week_later) >= 1
+    async with sessions() as session:
+        with pytest.raises(NotFound):
+            await get_batch(session, provider.issuer, forgotten)
+        await get_batch(session, provider.issuer, confirmed)
+        left = await session.scalar(
+            select(func.count())
+            .select_from(IssueBatchRow)
+            .where(IssueBatchRow.batch_id.in_([forgotten, confirmed]))
+        )
+    assert left == 3  # the confirmed batch's rows, and none of the forgotten one's
+    async with transaction(sessions) as session:  # confirming too late finds nothing
+        with pytest.raises(NotFound):
+            await confirm(session, provider.issuer, forgotten, actor="staff")
