@@ -96,6 +96,7 @@ from badges.policy.state_queries import (
     completion_holders,
     holders_page,
 )
+from badges.status.achievement_holdings import rebuild
 from formats.identity import EDUCATOR_ID_TYPE, educator_identifier, lookup_key
 from keys.master import MasterKey
 from storage.models import Agency, Lattice, Stack
@@ -313,6 +314,7 @@ async def seed(world: World, dsn: str) -> dict[str, Any]:
         credentials = await _seed_credentials(connection, world)
         own_seconds = time.perf_counter() - started
         foreign = await _seed_foreign(connection, world)
+        await _link_holdings(dsn)
         await connection.execute("VACUUM ANALYZE")  # as autovacuum leaves a settled database
     finally:
         await connection.close()
@@ -323,6 +325,16 @@ async def seed(world: World, dsn: str) -> dict[str, Any]:
         "foreign": foreign,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+async def _link_holdings(dsn: str) -> None:
+    """The rows went in around the service: index who holds what, as it would have."""
+    engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with engine.begin() as connection:
+            await rebuild(connection)
+    finally:
+        await engine.dispose()
 
 
 async def _seed_foreign(connection: asyncpg.Connection, world: World) -> dict[str, Any]:

@@ -64,7 +64,7 @@ from badges.issuing.signing import (
     Signer,
     SigningKeys,
 )
-from badges.status import completion_marks
+from badges.status import achievement_holdings, completion_marks
 from badges.status.status_lists import (
     StatusEntry,
     allocate,
@@ -112,7 +112,7 @@ class IssuingContext:
     signer: Signer
     default_jwt_algorithm: JwtAlgorithm = "RS256"
     # The OB `Alignment`s of the stacks and lattice roles an achievement counts toward:
-    # state policy's to say (`badges.policy.stacks.badge_alignments`), issuing's to embed.
+    # state policy's to say (`badges.policy.badge_alignments`), issuing's to embed.
     alignments: Alignments = no_alignments
 
 
@@ -304,7 +304,7 @@ async def _write_group(engine: AsyncEngine, group: list[_StoreJob]) -> None:
             ]
             named = _named(session)
             await session.flush()
-            await completion_marks.recipients_changed(session, named)
+            await _recipients_written(session, named)
     except IntegrityError as error:
         if len(group) > 1:
             for job in group:
@@ -666,14 +666,21 @@ async def flush_issued(session: AsyncSession) -> None:
         await session.flush()
     except IntegrityError as error:
         raise _key_taken(error) from error
-    await completion_marks.recipients_changed(session, named)
+    await _recipients_written(session, named)
 
 
-def _named(session: AsyncSession) -> set[str]:
-    """Whom the credentials about to be written name: their educators' completions may
-    change (a third MC completes a stack), so they are marked for a refresh."""
+def _named(session: AsyncSession) -> set[tuple[uuid.UUID, str]]:
+    """Whom the credentials about to be written name, as (credential id, lookup key): their
+    educators' completions may change (a third MC completes a stack), so they are marked
+    for a refresh, and the credentials become theirs in the achievement-holdings index."""
     return {
-        row.lookup_key
+        (row.credential_id, row.lookup_key)
         for row in session.new
         if isinstance(row, CredentialRecipient) and row.lookup_key
     }
+
+
+async def _recipients_written(session: AsyncSession, named: set[tuple[uuid.UUID, str]]) -> None:
+    """After the flush, in the same transaction (the holdings refer to the new rows)."""
+    await completion_marks.recipients_changed(session, {key for _, key in named})
+    await achievement_holdings.credentials_written(session, named)

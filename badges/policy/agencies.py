@@ -30,6 +30,7 @@ from badges.issuing.recipients import (
     plain_identifiers,
 )
 from badges.policy.purposes import check_purpose
+from badges.status.achievement_holdings import identifiers_added
 from badges.status.completion_marks import educators_changed
 from formats.identity import (
     EDUCATOR_ID_TYPE,
@@ -201,6 +202,7 @@ async def register_educator(
         await move_educator(session, educator, district, since)
     if added:  # credentials naming the new identifiers now count for her
         await educators_changed(session, agency.id, [educator.id])
+        await identifiers_added(session, educator.id, added)
     return educator
 
 

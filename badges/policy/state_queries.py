@@ -7,7 +7,9 @@ the completion periods (`stack_completions`): a holder on date D has a period th
 on or before D, had not ended by D and does not lapse before D. Periods are only ever closed
 at the time of what ended them, so the answer for a past D stays what it was. Achievements
 are answered from the credentials and their event log: valid on D and neither revoked nor
-suspended then. The district shown (and filtered on) is the educator's district on D.
+suspended then; which credentials name which educator is read from the achievement-holdings
+index (`storage.models.AchievementHolding`), in educator order. The district shown (and
+filtered on) is the educator's district on D.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from badges.errors import InvalidInput, NotFound
 from badges.policy.completion_rules import TargetKind
@@ -43,13 +47,13 @@ from badges.status.copies import not_a_copy
 from badges.status.status_changes import last_status_event
 from storage.models import (
     Achievement,
+    AchievementHolding,
     Agency,
     Approval,
     Completion,
     CompletionRun,
     Credential,
     CredentialRecipient,
-    Educator,
     EducatorDistrict,
     EducatorIdentifier,
     HeldCredential,
@@ -284,108 +288,126 @@ def achievement_holders(
     after: uuid.UUID | None = None,
 ) -> AnySelect:
     """Educators holding, valid and in good standing on `where.at`, an achievement of the
-    set (and of `where.issuer`): when they first earned one, and when the last one ends."""
-    own = (
-        select(
-            EducatorIdentifier.educator_id.label("educator_id"),
-            _earned().label("earned"),
-            Credential.valid_until.label("valid_until"),
+    set (and of `where.issuer`): when they first earned one, and when the last one ends.
+
+    Driven from the achievement-holdings index: the educators linked to the set (after the
+    cursor) in educator order, bare index rows; then, one educator at a time, her linked
+    rows checked as before. A page thus checks the rows of about as many educators as it
+    shows (PostgreSQL stops at the limit), not every holder of the achievement.
+    """
+    parts = []
+    for key in _keys(achievements, where.issuer is None, AchievementHolding):
+        part = select(AchievementHolding.educator_id).where(
+            AchievementHolding.agency_id == agency.id, key
         )
-        .select_from(EducatorIdentifier)
-        .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-        .join(CredentialRecipient, CredentialRecipient.lookup_key == EducatorIdentifier.lookup_key)
-        .join(Credential, Credential.id == CredentialRecipient.credential_id)
-        .where(Educator.agency_id == agency.id, *_good_standing(where.at))
+        if after is not None:
+            part = part.where(AchievementHolding.educator_id > after)
+        if where.district is not None:  # before her rows are checked: a cheap probe each
+            part = part.join(
+                EducatorDistrict, membership_at(AchievementHolding.educator_id, where.at)
+            ).where(EducatorDistrict.district == where.district)
+        parts.append(part)
+    # Each part an index range in educator order (PostgreSQL: index-only scans), merged and
+    # grouped in that order. (Not UNION: PostgreSQL 15 may hash one, and then every
+    # candidate is checked before the page is sorted.)
+    linked = union_all(*parts).subquery("linked")
+    found = select(linked.c.educator_id).group_by(linked.c.educator_id).subquery("candidates")
+    earned, ends = _counted(found.c.educator_id, agency, achievements, where)
+    # Her district too, read for the page's rows only (a join could be planned as a hash
+    # join over every membership); memberships never overlap, so at most one.
+    district = (
+        select(EducatorDistrict.district)
+        .where(membership_at(found.c.educator_id, where.at))
+        .scalar_subquery()
     )
-    if achievements.own is not None:
-        own = own.where(Credential.achievement_id.in_(achievements.own))
-    if where.issuer is not None:
-        own = own.where(Credential.issuer_id == where.issuer.id)
-    parts = [_scoped(own, EducatorIdentifier.educator_id, where, after)]
-    if where.issuer is None:  # submitted and pushed credentials come from other issuers
-        submitted = _submitted(agency, achievements, where.at)
-        parts.append(_scoped(submitted, SubmittedCredential.educator_id, where, after))
-        pushed = _pushed(agency, achievements, where.at)
-        parts.append(_scoped(pushed, EducatorIdentifier.educator_id, where, after))
-    held = union_all(*parts).subquery()
-    ends = case(
-        (func.count() == func.count(held.c.valid_until), func.max(held.c.valid_until)),
-        else_=None,
-    )
-    grouped = (
-        select(
-            held.c.educator_id,
-            func.min(held.c.earned).label("earned"),
-            ends.label("ends"),
-        )
-        .group_by(held.c.educator_id)
-        .subquery()
-    )
-    # Her district is read after grouping: for the page's rows only, not for every credential.
     return (
-        select(grouped.c.educator_id, EducatorDistrict.district, grouped.c.earned, grouped.c.ends)
-        .select_from(grouped)
-        .outerjoin(EducatorDistrict, membership_at(grouped.c.educator_id, where.at))
-        .order_by(grouped.c.educator_id)
+        select(found.c.educator_id, district, earned, ends)
+        .where(earned.is_not(None))
+        .order_by(found.c.educator_id)
     )
 
 
-def _submitted(agency: Agency, achievements: AchievementSet, at: datetime) -> AnySelect:
-    earned = func.coalesce(SubmittedCredential.earned_at, SubmittedCredential.submitted_at)
-    query = select(
-        SubmittedCredential.educator_id.label("educator_id"),
-        earned.label("earned"),
-        SubmittedCredential.valid_until.label("valid_until"),
-    ).where(
-        SubmittedCredential.agency_id == agency.id,
-        SubmittedCredential.accepted.is_(True),
-        SubmittedCredential.achievement_iri.is_not(None),
-        earned <= at,
-        or_(SubmittedCredential.valid_until.is_(None), SubmittedCredential.valid_until > at),
-        good_standing(SubmittedCredential.id, "submitted", at),
+def _keys(achievements: AchievementSet, foreign: bool, holding: Any) -> list[ColumnElement[bool]]:
+    """Which links of the agency's are of the set: credentials issued here of
+    `achievements.own` and, if `foreign`, submitted and pushed ones of `achievements.iris`
+    (None: any)."""
+    if achievements.own is None and (not foreign or achievements.iris is None):
+        # Any of hers: one range in educator order (ix_achievement_holdings_educator).
+        return [holding.credential_id.is_not(None) if not foreign else true()]
+    if achievements.own is None:
+        keys = [holding.credential_id.is_not(None)]
+    else:
+        keys = [holding.achievement_id.in_(achievements.own)]
+    if foreign and achievements.iris is None:
+        keys.append(holding.credential_id.is_(None))
+    elif foreign:
+        keys.append(holding.achievement_iri.in_(achievements.iris))
+    return keys
+
+
+def _counted(
+    educator: Any, agency: Agency, achievements: AchievementSet, where: HolderFilter
+) -> tuple[ColumnElement[datetime | None], ColumnElement[datetime | None]]:
+    """When she first earned a linked credential in good standing on `where.at` (NULL: none)
+    and when the last one ends (NULL: one never does): correlated on `educator`, read for the
+    candidates a page reaches only.
+
+    Each link is one source row (the others of the outer joins are NULL), whose standing
+    is checked from that row as for every count: the credential issued here valid, of the
+    issuer if one is asked, neither revoked nor suspended then, not a wallet copy; a
+    submitted or pushed one valid and not seen revoked or suspended by its issuer."""
+    holding = aliased(AchievementHolding)
+    own = [holding.credential_id.is_not(None), *_good_standing(where.at)]
+    if where.issuer is not None:
+        own.append(Credential.issuer_id == where.issuer.id)
+    submitted_earned = func.coalesce(
+        SubmittedCredential.earned_at, SubmittedCredential.submitted_at
     )
-    if achievements.iris is not None:
-        query = query.where(SubmittedCredential.achievement_iri.in_(achievements.iris))
-    return query
-
-
-def _pushed(agency: Agency, achievements: AchievementSet, at: datetime) -> AnySelect:
-    """Credentials educators pushed through the OB 3.0 API naming an identifier the agency
-    registered (as `holdings` and `evaluation.agency_holdings` count them)."""
-    earned = func.coalesce(HeldCredential.earned_at, HeldCredential.valid_from)
-    query = (
-        select(
-            EducatorIdentifier.educator_id.label("educator_id"),
-            earned.label("earned"),
-            HeldCredential.valid_until.label("valid_until"),
-        )
-        .select_from(EducatorIdentifier)
-        .join(Educator, Educator.id == EducatorIdentifier.educator_id)
-        .join(HeldCredential, HeldCredential.lookup_key == EducatorIdentifier.lookup_key)
-        .where(
-            Educator.agency_id == agency.id,
+    pushed_earned = func.coalesce(HeldCredential.earned_at, HeldCredential.valid_from)
+    ok = or_(
+        and_(*own),
+        and_(
+            holding.submitted_id.is_not(None),
+            SubmittedCredential.accepted.is_(True),
+            SubmittedCredential.achievement_iri.is_not(None),
+            submitted_earned <= where.at,
+            _valid_at(SubmittedCredential.valid_until, where.at),
+            good_standing(SubmittedCredential.id, "submitted", where.at),
+        ),
+        and_(
+            holding.held_id.is_not(None),
             HeldCredential.achievement_iri.is_not(None),
-            earned <= at,
-            or_(HeldCredential.valid_until.is_(None), HeldCredential.valid_until > at),
-            good_standing(HeldCredential.id, "held", at),
+            pushed_earned <= where.at,
+            _valid_at(HeldCredential.valid_until, where.at),
+            good_standing(HeldCredential.id, "held", where.at),
+        ),
+    )
+    earned = func.coalesce(_earned(), submitted_earned, pushed_earned)
+    until = func.coalesce(
+        Credential.valid_until, SubmittedCredential.valid_until, HeldCredential.valid_until
+    )
+    rows = (
+        select(holding.id)
+        .outerjoin(Credential, Credential.id == holding.credential_id)
+        .outerjoin(SubmittedCredential, SubmittedCredential.id == holding.submitted_id)
+        .outerjoin(HeldCredential, HeldCredential.id == holding.held_id)
+        .where(
+            holding.educator_id == educator,
+            holding.agency_id == agency.id,
+            or_(*_keys(achievements, where.issuer is None, holding)),
         )
     )
-    if achievements.iris is not None:
-        query = query.where(HeldCredential.achievement_iri.in_(achievements.iris))
-    return query
+    first = rows.with_only_columns(func.min(case((ok, earned)))).scalar_subquery()
+    # Checked on the rows without an end first: it is them that make "never ends".
+    open_ended = func.count(case((and_(until.is_(None), ok), 1)))
+    last = rows.with_only_columns(
+        case((open_ended == 0, func.max(case((ok, until)))), else_=None)
+    ).scalar_subquery()
+    return first, last
 
 
-def _scoped(
-    query: AnySelect, educator: Any, where: HolderFilter, after: uuid.UUID | None
-) -> AnySelect:
-    """The district filter and the page start, inside each part so they narrow the scans."""
-    if where.district is not None:
-        query = query.join(EducatorDistrict, membership_at(educator, where.at)).where(
-            EducatorDistrict.district == where.district
-        )
-    if after is not None:
-        query = query.where(educator > after)
-    return query
+def _valid_at(valid_until: Any, at: datetime) -> ColumnElement[bool]:
+    return or_(valid_until.is_(None), valid_until > at)
 
 
 # --- expiring soon ---------------------------------------------------------------------------

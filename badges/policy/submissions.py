@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from badges.status.achievement_holdings import submission_recorded
 from badges.status.completion_marks import educators_changed
 from storage.models import Agency, Educator, SubmittedCredential
 
@@ -67,6 +68,7 @@ async def record_submission(
     session.add(row)
     await educators_changed(session, agency.id, [educator.id])
     await session.flush()
+    await submission_recorded(session, row)
     return row
 
 

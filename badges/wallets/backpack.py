@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.issuers.issuers import KeyVault
+from badges.status.achievement_holdings import held_changed
 from badges.wallets.ob_clients import digest
 from badges.wallets.teachers import (
     BadgeScope,
@@ -181,17 +182,20 @@ async def upsert(
         try:
             async with session.begin_nested():
                 session.add(row)
-            return Upserted(row, "created")
         except IntegrityError:
             # Two calls pushed the same credential at once and the other one inserted it
             # first: this call is then an update of that row, as if it had come second.
             row = await _held(session, teacher.id, key)
             if row is None:
                 raise
+        else:
+            await held_changed(session, [row])
+            return Upserted(row, "created")
     if valid_from < row.valid_from:
         return Upserted(row, "kept")
     _fill(row, incoming, valid_from, client_id=client_id, tied=tied)
     await session.flush()
+    await held_changed(session, [row])
     return Upserted(row, "replaced")
 
 
@@ -250,14 +254,15 @@ async def rematch(session: AsyncSession, vault: KeyVault, teacher: Teacher, emai
         )
     )
     scope = await badge_scope(session, teacher)
-    matched = 0
+    matched: list[HeldCredential] = []
     for row in rows:
         key = await tie(session, scope, naming_key(vault, teacher, held_document(row), [email]))
         if key is not None:
             row.lookup_key = key
-            matched += 1
+            matched.append(row)
     await session.flush()
-    return matched
+    await held_changed(session, matched)
+    return len(matched)
 
 
 async def issued_here(

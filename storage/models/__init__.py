@@ -5,6 +5,7 @@ Ids are UUIDs generated here (not by the database) so a credential's public URL 
 before it is signed. Every timestamp is an aware UTC datetime (`UTCDateTime`).
 """
 
+from storage.models.achievement_holdings import AchievementHolding
 from storage.models.agencies import (
     Agency,
     Approval,
@@ -67,6 +68,7 @@ from storage.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Achievement",
+    "AchievementHolding",
     "Agency",
     "AgencyCriterion",
     "AgencyPurpose",

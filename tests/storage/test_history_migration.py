@@ -4,35 +4,10 @@ a completion one open period from its completion date; and back again on downgra
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from pathlib import Path
-from typing import Any
-
-import pytest
-from sqlalchemy import text
 
 from storage import migrate
-from storage.session import create_engine
-
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> str:
-    url = os.environ.get("LATTICE_TEST_MIGRATIONS_DATABASE_URL")
-    if url is None:
-        return f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"
-    migrate.downgrade(url, "base")
-    return url
-
-
-async def _run(url: str, statement: str, values: dict[str, Any] | None = None) -> list[Any]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(statement), values or {})
-            return list(result) if result.returns_rows else []
-    finally:
-        await engine.dispose()
+from tests.storage.conftest import run_sql
 
 
 async def test_existing_districts_and_completions_carry_over_and_back(empty_database: str):
@@ -54,27 +29,27 @@ async def test_existing_districts_and_completions_carry_over_and_back(empty_data
         "completed_at, expires_at, evaluated_at) VALUES (:agency, 'stack', :target, :educator, "
         ":rule, '2024-03-01 12:00:00', NULL, CURRENT_TIMESTAMP)",
     ):
-        await _run(empty_database, statement, values)
+        await run_sql(empty_database, statement, values)
 
     await asyncio.to_thread(migrate.upgrade, empty_database, "0014")
 
-    memberships = await _run(
+    memberships = await run_sql(
         empty_database, "SELECT district, valid_from, valid_until FROM educator_districts"
     )
-    periods = await _run(
+    periods = await run_sql(
         empty_database,
         "SELECT started_at, ended_at, continues FROM completion_periods",
     )
     assert [tuple(row) for row in memberships] == [("Austin ISD", None, None)]
     # Her other rows stay: the column goes in place, the table is never rebuilt.
-    assert len(await _run(empty_database, "SELECT id FROM educator_identifiers")) == 1
+    assert len(await run_sql(empty_database, "SELECT id FROM educator_identifiers")) == 1
     assert len(periods) == 1
     assert str(periods[0][0]).startswith("2024-03-01 12:00:00")
     assert (periods[0][1], bool(periods[0][2])) == (None, False)
 
     await asyncio.to_thread(migrate.downgrade, empty_database, "0013")
 
-    assert [tuple(row) for row in await _run(empty_database, "SELECT district FROM educators")] == [
-        ("Austin ISD",)
-    ]
-    assert len(await _run(empty_database, "SELECT educator_id FROM completions")) == 1
+    assert [
+        tuple(row) for row in await run_sql(empty_database, "SELECT district FROM educators")
+    ] == [("Austin ISD",)]
+    assert len(await run_sql(empty_database, "SELECT educator_id FROM completions")) == 1

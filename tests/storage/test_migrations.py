@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -17,16 +15,6 @@ from sqlalchemy.exc import DBAPIError
 from storage import migrate
 from storage.models import Base
 from storage.session import create_engine
-
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> str:
-    """A database with no tables: a fresh SQLite file, or the spare PostgreSQL database."""
-    url = os.environ.get("LATTICE_TEST_MIGRATIONS_DATABASE_URL")
-    if url is None:
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-    migrate.downgrade(url, "base")
-    return url
 
 
 async def _inspect(url: str, check: object) -> object:
