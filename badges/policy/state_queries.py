@@ -296,7 +296,7 @@ def achievement_holders(
     shows (PostgreSQL stops at the limit), not every holder of the achievement.
     """
     parts = []
-    for key in _keys(achievements, where.issuer is None, AchievementHolding):
+    for key in _keys(achievements, where.issuer, AchievementHolding):
         part = select(AchievementHolding.educator_id).where(
             AchievementHolding.agency_id == agency.id, key
         )
@@ -327,17 +327,28 @@ def achievement_holders(
     )
 
 
-def _keys(achievements: AchievementSet, foreign: bool, holding: Any) -> list[ColumnElement[bool]]:
+def _keys(
+    achievements: AchievementSet, issuer: Issuer | None, holding: Any
+) -> list[ColumnElement[bool]]:
     """Which links of the agency's are of the set: credentials issued here of
-    `achievements.own` and, if `foreign`, submitted and pushed ones of `achievements.iris`
-    (None: any)."""
-    if achievements.own is None and (not foreign or achievements.iris is None):
-        # Any of hers: one range in educator order (ix_achievement_holdings_educator).
-        return [holding.credential_id.is_not(None) if not foreign else true()]
-    if achievements.own is None:
-        keys = [holding.credential_id.is_not(None)]
-    else:
+    `achievements.own` and, without an `issuer`, submitted and pushed ones of
+    `achievements.iris` (None: any). With an issuer and no achievement named, only its
+    achievements' links (and those of credentials without an achievement row, checked one
+    by one), so a small issuer's holders are not looked for among every educator's links."""
+    foreign = issuer is None
+    if achievements.own is not None:
         keys = [holding.achievement_id.in_(achievements.own)]
+    elif issuer is not None:
+        of_issuer = select(Achievement.id).where(Achievement.issuer_id == issuer.id)
+        return [
+            holding.achievement_id.in_(of_issuer),
+            and_(holding.credential_id.is_not(None), holding.achievement_id.is_(None)),
+        ]
+    elif achievements.iris is None:
+        # Any of hers: one range in educator order (ix_achievement_holdings_educator).
+        return [true()]
+    else:
+        keys = [holding.credential_id.is_not(None)]
     if foreign and achievements.iris is None:
         keys.append(holding.credential_id.is_(None))
     elif foreign:
@@ -394,7 +405,7 @@ def _counted(
         .where(
             holding.educator_id == educator,
             holding.agency_id == agency.id,
-            or_(*_keys(achievements, where.issuer is None, holding)),
+            or_(*_keys(achievements, where.issuer, holding)),
         )
     )
     first = rows.with_only_columns(func.min(case((ok, earned)))).scalar_subquery()

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from badges.issuers.issuers import KeyVault
+from badges.issuers.issuers import IssuerDetails, KeyVault, create_issuer
 from badges.status.achievement_holdings import rebuild
 from storage.models import AchievementHolding
 from storage.session import transaction
 from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
 from tests.app.wallets.teacher_apps import teacher_app_token
 from tests.app.wallets.wallet_holder import Holder, awarded, signed_in_teacher, wallet_page
-from tests.conftest import AgencyClient, Provider
+from tests.conftest import AgencyClient, Provider, make_provider
 
 
 def _ago(days: int) -> datetime:
@@ -306,3 +306,28 @@ async def test_a_wallet_copy_of_her_badge_never_makes_her_a_holder_twice(
     # Only the original counts, so its revocation ends her holding though the copy has no
     # revocation of its own.
     assert await _holders(agency, achievement) == []
+
+
+async def test_holders_of_anything_from_one_provider_are_those_it_awarded(
+    provider: Provider, agency: AgencyClient, server: str, sessions: Any, vault: KeyVault
+):
+    """Asked by issuer alone, the candidates are that issuer's links: a teacher holding only
+    another provider's MC is not a holder, however the pages fall."""
+    async with transaction(sessions) as session:
+        small = await create_issuer(
+            session, vault, IssuerDetails(f"small-{uuid.uuid4().hex[:8]}", "Small provider")
+        )
+    other = await make_provider(server, sessions, small)
+    try:
+        ours, theirs = _teacher(), _teacher()
+        mine = await _register(agency, **ours)
+        await _register(agency, **theirs)
+        await _award(provider, await provider.create_achievement(name="Inquiry"), theirs, days=5)
+        await _award(other, await other.create_achievement(name="Argument"), ours, days=3)
+
+        response = await agency.http.get("/v1/agency/holders", params={"issuer": small.slug})
+    finally:
+        await other.http.aclose()
+
+    assert response.status_code == 200, response.text
+    assert [item["educator"] for item in response.json()["items"]] == [mine]
