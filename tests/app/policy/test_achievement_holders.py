@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -23,7 +22,10 @@ from storage.models import AchievementHolding
 from storage.session import transaction
 from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
 from tests.app.wallets.teacher_apps import teacher_app_token
-from tests.app.wallets.wallet_holder import Holder, awarded, signed_in_teacher, wallet_page
+from tests.app.wallets.wallet_holder import (
+    awarded,
+    copy_to_wallet,
+)
 from tests.conftest import AgencyClient, Provider, make_provider
 
 
@@ -282,15 +284,7 @@ async def test_a_wallet_copy_of_her_badge_never_makes_her_a_holder_twice(
     original = await awarded(provider, address, awardedDate=_text(_ago(10)))
     achievement = original["credential"]["credentialSubject"]["achievement"]["id"]
     educator = await _register(agency, email=address)
-    browser = await signed_in_teacher(server, sessions, vault, address)
-    link = parse_qs(urlsplit((await wallet_page(browser, original["id"])).lcw).query)
-    await browser.aclose()
-    holder = Holder()
-    async with httpx.AsyncClient(base_url=server, timeout=60) as wallet:
-        answer = await wallet.post(
-            link["vc_request_url"][0],
-            json={"verifiablePresentation": holder.did_auth(link["challenge"][0], server)},
-        )
+    answer = await copy_to_wallet(server, sessions, vault, address, original["id"])
     assert answer.status_code == 200, answer.text
     # The copy names her as its original does: it is linked to her too.
     assert await _links(sessions, educator) == 2

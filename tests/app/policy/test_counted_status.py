@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -28,10 +27,8 @@ from badges.status.status_changes import Standing
 from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
 from tests.app.wallets.teacher_apps import teacher_app_token
 from tests.app.wallets.wallet_holder import (
-    Holder,
     awarded,
-    signed_in_teacher,
-    wallet_page,
+    copy_to_wallet,
 )
 from tests.conftest import AgencyClient, Provider, node_verify
 from verification.fetch import FetchSettings, SafeFetcher
@@ -225,15 +222,7 @@ async def copied(
         json={"code": "CR", "name": "Close reading", "rule": {"achievement": achievement}},
     )
     assert stack.status_code == 201, stack.text
-    browser = await signed_in_teacher(server, sessions, vault, address)
-    link = parse_qs(urlsplit((await wallet_page(browser, original["id"])).lcw).query)
-    await browser.aclose()
-    holder = Holder()
-    async with httpx.AsyncClient(base_url=server, timeout=60) as wallet:
-        answer = await wallet.post(
-            link["vc_request_url"][0],
-            json={"verifiablePresentation": holder.did_auth(link["challenge"][0], server)},
-        )
+    answer = await copy_to_wallet(server, sessions, vault, address, original["id"])
     assert answer.status_code == 200, answer.text
     [copy] = answer.json()["verifiablePresentation"]["verifiableCredential"]
     yield Copied(address, original, copy, stack.json()["id"].rsplit("/", 1)[1], achievement)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -175,3 +176,22 @@ async def credentials_of(sessions: Any, did: str) -> int:
             select(func.count()).select_from(Credential).where(Credential.subject_id == did)
         )
     return int(count or 0)
+
+
+async def copy_to_wallet(
+    server: str, sessions: Any, vault: KeyVault, address: str, credential_id: str
+) -> httpx.Response:
+    """What the Learner Credential Wallet does with the teacher's link: she opens her badge's
+    wallet page, and a fresh wallet answers the VC-API exchange with a DIDAuth presentation.
+    The response's presentation holds the wallet copy."""
+    browser = await signed_in_teacher(server, sessions, vault, address)
+    try:
+        link = parse_qs(urlsplit((await wallet_page(browser, credential_id)).lcw).query)
+    finally:
+        await browser.aclose()
+    holder = Holder()
+    async with httpx.AsyncClient(base_url=server, timeout=60) as wallet:
+        return await wallet.post(
+            link["vc_request_url"][0],
+            json={"verifiablePresentation": holder.did_auth(link["challenge"][0], server)},
+        )
