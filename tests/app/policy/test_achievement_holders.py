@@ -6,6 +6,7 @@ makes her a holder twice, and pages list each holder once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -325,3 +326,26 @@ async def test_holders_of_anything_from_one_provider_are_those_it_awarded(
 
     assert response.status_code == 200, response.text
     assert [item["educator"] for item in response.json()["items"]] == [mine]
+
+
+async def test_a_badge_and_her_registration_arriving_together_still_link_her(
+    provider: Provider, agency: AgencyClient
+):
+    """The badge naming her and the agency registering her commit at the same moment, each
+    blind to the other's uncommitted row: whichever comes second must still see the first
+    (on PostgreSQL, both take the lookup key's lock before reading the other side)."""
+    mc = await provider.create_achievement(name="Formative assessment")
+    teachers = [_teacher() for _ in range(48)]
+
+    async def together(teacher: dict[str, str]) -> str:
+        educator, _ = await asyncio.gather(
+            _register(agency, **teacher), _award(provider, mc, teacher, days=1)
+        )
+        return educator
+
+    educators = []
+    for start in range(0, len(teachers), 8):  # eight pairs at a time
+        educators += await asyncio.gather(*map(together, teachers[start : start + 8]))
+
+    held = {item["educator"] for item in await _holders(agency, mc["url"], limit=100)}
+    assert held == set(educators)
