@@ -7,15 +7,24 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 BATCH = 1000
 T = TypeVar("T")
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    name = session.get_bind().dialect.name
-    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+def dialect_of(executor: AsyncSession | AsyncConnection) -> str:
+    """ "postgresql" or "sqlite", for a session or a connection alike."""
+    if isinstance(executor, AsyncSession):
+        return executor.get_bind().dialect.name
+    return executor.dialect.name
+
+
+def insert_into(executor: AsyncSession | AsyncConnection, table: Any) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clauses (both dialects spell them alike)."""
+    if dialect_of(executor) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def chunks(items: Sequence[T], size: int = BATCH) -> list[Sequence[T]]:
@@ -34,7 +43,7 @@ async def upsert(
     """Insert `rows`, replacing the other columns of rows whose `keys` already exist."""
     if not rows:
         return
-    statement = _insert(session, table)
+    statement = insert_into(session, table)
     changed = {name: statement.excluded[name] for name in rows[0] if name not in keys}
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
     for chunk in chunks(rows, batch):

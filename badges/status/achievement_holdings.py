@@ -22,10 +22,9 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, select, text, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.bulk import chunks
+from storage.bulk import chunks, dialect_of, insert_into
 from storage.models import (
     AchievementHolding,
     Credential,
@@ -83,23 +82,18 @@ def _held_links() -> AnySelect:
     )
 
 
-def _dialect(executor: Executor) -> str:
-    if isinstance(executor, AsyncSession):
-        return executor.get_bind().dialect.name
-    return executor.dialect.name
-
-
 async def _add(executor: Executor, kind: str, links: AnySelect) -> None:
     """INSERT ... SELECT `links`, leaving out those already there."""
-    insert = postgresql.insert if _dialect(executor) == "postgresql" else sqlite.insert
     # SQLite reads the ON of ON CONFLICT as a join's unless the SELECT has a WHERE.
-    statement = insert(AchievementHolding).from_select(_COLUMNS[kind], links.where(true()))
+    statement = insert_into(executor, AchievementHolding).from_select(
+        _COLUMNS[kind], links.where(true())
+    )
     await executor.execute(statement.on_conflict_do_nothing())
 
 
 async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
     """Hold the lookup keys' advisory locks (PostgreSQL) until the transaction ends."""
-    if _dialect(session) != "postgresql":
+    if dialect_of(session) != "postgresql":
         return  # SQLite has one writer at a time
     buckets = sorted({zlib.crc32(key.encode()) % _LOCK_BUCKETS for key in lookup_keys})
     if buckets:
