@@ -45,7 +45,7 @@ async def test_a_program_manager_issues_200_badges_from_a_csv_file(
     spreadsheet.write_text(
         "email,name,achievement,evidence_url\n"
         + "".join(
-            f"teacher{n}@example.org,Teacher {n},Close Reading,https://example.org/work/{n}\n"
+            f"teacher{n}@example.org,Teacher {n},Close Reading,https://example.org/evidence/{n}\n"
             for n in range(200)
         ),
         encoding="utf-8-sig",  # as Excel saves "CSV UTF-8"
