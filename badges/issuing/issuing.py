@@ -23,12 +23,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from badges.errors import Conflict, DomainError, InvalidInput, NotFound
 from badges.issuers.issuers import (
@@ -302,9 +303,7 @@ async def _write_group(engine: AsyncEngine, group: list[_StoreJob]) -> None:
             issued = [
                 _store(session, job.issuer, job.client, job.prepared, job.signed) for job in group
             ]
-            named = _named(session)
-            await session.flush()
-            await _recipients_written(session, named)
+            await _write_recorded(session)
     except IntegrityError as error:
         if len(group) > 1:
             for job in group:
@@ -574,74 +573,101 @@ def record_credential(
     request_hash: str | None = None,
     status_entries: Sequence[StatusEntry] = (),
 ) -> IssuedCredential:
-    """Add the rows of a signed credential (and its `issued` event) to the session."""
-    session.add(
-        Credential(
-            id=credential_id,
-            issuer_id=issuer.id,
-            achievement_id=achievement_id,
-            client_id=client.id,
-            issuer_did=issuer_id,
-            subject_id=subject_id,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            awarded_date=awarded_date,
-            issued_at=created,
-            document=signed.document,
-            jwt=signed.jwt,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-        )
+    """Keep the rows of a signed credential (and its `issued` event) for `flush_issued`."""
+    rows = _CredentialRows(
+        issuer_id=issuer.id,
+        credential={
+            "id": credential_id,
+            "issuer_id": issuer.id,
+            "achievement_id": achievement_id,
+            "client_id": client.id,
+            "issuer_did": issuer_id,
+            "subject_id": subject_id,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "awarded_date": awarded_date,
+            "issued_at": created,
+            "document": signed.document,
+            "jwt": signed.jwt,
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
+        },
+        recipients=recipient_values(credential_id, identities),
+        evidence=[
+            {
+                "id": uuid.uuid4(),
+                "credential_id": credential_id,
+                "position": position,
+                "url": item.url,
+                "name": item.name,
+                "narrative": item.narrative,
+                "description": item.description,
+                "genre": item.genre,
+            }
+            for position, item in enumerate(evidence)
+        ],
+        status_entries=[
+            {
+                "id": uuid.uuid4(),
+                "credential_id": credential_id,
+                "status_list_id": entry.list_id,
+                "purpose": entry.purpose,
+                "list_index": entry.index,
+            }
+            for entry in status_entries
+        ],
+        event={
+            "credential_id": credential_id,
+            "event_type": "issued",
+            "occurred_at": created,
+            "actor": client.client_id,
+            "reason": None,
+        },
     )
-    session.add_all(recipient_rows(credential_id, identities))
-    session.add_all(
-        CredentialEvidence(
-            credential_id=credential_id,
-            position=position,
-            url=item.url,
-            name=item.name,
-            narrative=item.narrative,
-            description=item.description,
-            genre=item.genre,
-        )
-        for position, item in enumerate(evidence)
-    )
-    session.add_all(
-        CredentialStatusEntry(
-            credential_id=credential_id,
-            status_list_id=entry.list_id,
-            purpose=entry.purpose,
-            list_index=entry.index,
-        )
-        for entry in status_entries
-    )
-    session.add(
-        CredentialEvent(
-            credential_id=credential_id,
-            event_type="issued",
-            occurred_at=created,
-            actor=client.client_id,
-        )
-    )
-    webhooks.enqueue(session, issuer.id, "credential.issued", credential_id, occurred_at=created)
+    session.info.setdefault(_RECORDED, []).append(rows)
     return IssuedCredential(id=credential_id, document=signed.document, jwt=signed.jwt)
 
 
-def recipient_rows(
+def recipient_values(
     credential_id: uuid.UUID, identities: Sequence[Identity]
-) -> list[CredentialRecipient]:
+) -> list[dict[str, Any]]:
+    """The `credential_recipients` rows of a credential naming `identities`, as values."""
     return [
-        CredentialRecipient(
-            credential_id=credential_id,
-            position=position,
-            identity_type=identity.identity_type,
-            identity_hash=identity.identity_hash,
-            salt=identity.salt,
-            hashed=identity.hashed,
-            lookup_key=identity.lookup_key,
-        )
+        {
+            "id": uuid.uuid4(),
+            "credential_id": credential_id,
+            "position": position,
+            "identity_type": identity.identity_type,
+            "identity_hash": identity.identity_hash,
+            "salt": identity.salt,
+            "hashed": identity.hashed,
+            "lookup_key": identity.lookup_key,
+        }
         for position, identity in enumerate(identities)
     ]
+
+
+# session.info key: the rows `record_credential` kept, written by the next `flush_issued`.
+_RECORDED: Final = "lattice.recorded_credentials"
+
+
+@dataclass(frozen=True)
+class _CredentialRows:
+    """One credential's rows, table by table, so that many credentials are written with one
+    INSERT per table: the ORM's unit of work cost about as much CPU as the rest of issuing."""
+
+    issuer_id: uuid.UUID
+    credential: dict[str, Any]
+    recipients: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    status_entries: list[dict[str, Any]]
+    event: dict[str, Any]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_recorded(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rows of a rolled-back transaction are never written
+        session.info.pop(_RECORDED, None)
 
 
 class _KeyTaken(Conflict):
@@ -659,28 +685,46 @@ def _key_taken(error: IntegrityError) -> _KeyTaken:
 
 
 async def flush_issued(session: AsyncSession) -> None:
-    """Write the credential rows added to `session` (its transaction's writes start here)."""
+    """Write the credential rows kept by `record_credential` (the transaction's writes start
+    here), after whatever else the session holds: a client those rows refer to, say."""
     await begin_write(session)
-    named = _named(session)
     try:
         await session.flush()
+        await _write_recorded(session)
     except IntegrityError as error:
         raise _key_taken(error) from error
-    await _recipients_written(session, named)
 
 
-def _named(session: AsyncSession) -> set[tuple[uuid.UUID, str]]:
-    """Whom the credentials about to be written name, as (credential id, lookup key): their
-    educators' completions may change (a third MC completes a stack), so they are marked
-    for a refresh, and the credentials become theirs in the achievement-holdings index."""
-    return {
-        (row.credential_id, row.lookup_key)
-        for row in session.new
-        if isinstance(row, CredentialRecipient) and row.lookup_key
+async def _write_recorded(session: AsyncSession) -> None:
+    recorded: list[_CredentialRows] = session.info.pop(_RECORDED, [])
+    if not recorded:
+        return
+    tables = (
+        (Credential, [rows.credential for rows in recorded]),
+        (CredentialRecipient, [row for rows in recorded for row in rows.recipients]),
+        (CredentialEvidence, [row for rows in recorded for row in rows.evidence]),
+        (CredentialStatusEntry, [row for rows in recorded for row in rows.status_entries]),
+        (CredentialEvent, [rows.event for rows in recorded]),
+    )
+    for model, values in tables:
+        if values:
+            await session.execute(insert(cast(Table, model.__table__)), values)
+    for rows in recorded:
+        webhooks.enqueue(
+            session,
+            rows.issuer_id,
+            "credential.issued",
+            rows.credential["id"],
+            occurred_at=rows.event["occurred_at"],
+        )
+    # Whom the credentials name, as (credential id, lookup key): they become theirs in the
+    # achievement-holdings index, and their completions may change (a third MC completes a
+    # stack), so those educators are marked for a refresh.
+    named = {
+        (row["credential_id"], row["lookup_key"])
+        for rows in recorded
+        for row in rows.recipients
+        if row["lookup_key"]
     }
-
-
-async def _recipients_written(session: AsyncSession, named: set[tuple[uuid.UUID, str]]) -> None:
-    """After the flush, in the same transaction (the holdings refer to the new rows)."""
-    await completion_marks.recipients_changed(session, {key for _, key in named})
-    await achievement_holdings.credentials_written(session, named)
+    linked = await achievement_holdings.credentials_written(session, named)
+    await completion_marks.educators_of_agencies_changed(session, linked)

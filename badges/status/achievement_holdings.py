@@ -84,11 +84,15 @@ def _held_links() -> AnySelect:
 
 async def _add(executor: Executor, kind: str, links: AnySelect) -> None:
     """INSERT ... SELECT `links`, leaving out those already there."""
+    await executor.execute(_insert_links(executor, kind, links))
+
+
+def _insert_links(executor: Executor, kind: str, links: AnySelect) -> Any:
     # SQLite reads the ON of ON CONFLICT as a join's unless the SELECT has a WHERE.
     statement = insert_into(executor, AchievementHolding).from_select(
         _COLUMNS[kind], links.where(true())
     )
-    await executor.execute(statement.on_conflict_do_nothing())
+    return statement.on_conflict_do_nothing()
 
 
 async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
@@ -109,18 +113,25 @@ async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
 
 async def credentials_written(
     session: AsyncSession, named: Collection[tuple[uuid.UUID, str]]
-) -> None:
+) -> dict[uuid.UUID, uuid.UUID]:
     """Link the credentials just flushed, as (credential id, lookup key of a recipient), to
-    the educators registered with those keys."""
+    the educators registered with those keys; returns those educators (id -> agency id).
+
+    The credentials are new, so every link is new and the INSERT's RETURNING names every
+    educator they name: the caller needs no second look-up to mark them."""
+    linked: dict[uuid.UUID, uuid.UUID] = {}
     if not named:
-        return
+        return linked
     await _lock(session, {key for _, key in named})
     for chunk in chunks(sorted({credential_id for credential_id, _ in named})):
-        await _add(
+        statement = _insert_links(
             session,
             "issued",
             _issued_links().where(CredentialRecipient.credential_id.in_(list(chunk))),
-        )
+        ).returning(AchievementHolding.educator_id, AchievementHolding.agency_id)
+        found = await session.execute(statement)
+        linked.update((educator_id, agency_id) for educator_id, agency_id in found)
+    return linked
 
 
 async def submission_recorded(session: AsyncSession, row: SubmittedCredential) -> None:

@@ -9,7 +9,7 @@ transaction. Marking is one small write; the re-evaluation happens later, in bul
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -37,20 +37,12 @@ async def credentials_changed(session: AsyncSession, credential_ids: Sequence[uu
     return len(found)
 
 
-async def recipients_changed(session: AsyncSession, lookup_keys: Collection[str]) -> None:
-    """Mark every educator (of any agency) registered with one of these identifiers: a
-    credential naming them was just issued."""
-    found: dict[uuid.UUID, uuid.UUID] = {}
-    for chunk in chunks(sorted(lookup_keys)):
-        rows = await session.execute(
-            select(Educator.id, Educator.agency_id)
-            .join(EducatorIdentifier, EducatorIdentifier.educator_id == Educator.id)
-            .where(EducatorIdentifier.lookup_key.in_(list(chunk)))
-            .distinct()
-        )
-        found.update((educator_id, agency_id) for educator_id, agency_id in rows)
-    if found:
-        await _mark(session, found)
+async def educators_of_agencies_changed(
+    session: AsyncSession, educators: dict[uuid.UUID, uuid.UUID]
+) -> None:
+    """Mark these educators (id -> agency id), of any agency."""
+    if educators:
+        await _mark(session, educators)
 
 
 async def educators_changed(
