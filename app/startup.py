@@ -88,7 +88,7 @@ async def open_keys(sessions: async_sessionmaker[AsyncSession], settings: Settin
                         IssuerKey.algorithm == KeyAlgorithm.ED25519.value,
                     )
                 )
-            ).tuples()
+            ).all()
         )
     vault = KeyVault(_master_key(settings, sealed=len(rows)))
     unopened = tuple(sorted(slug for slug, row in rows if not _opens(vault, row)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -124,7 +124,7 @@ async def list_clients(session: AsyncSession, issuer: Issuer | None = None) -> l
     if issuer is not None:
         query = query.where(Client.issuer_id == issuer.id)
     rows = await session.execute(query.order_by(Issuer.slug, Client.created_at, Client.client_id))
-    return [ListedClient(client, slug) for client, slug in rows.tuples()]
+    return [ListedClient(client, slug) for client, slug in rows]
 
 
 async def revoke_client(session: AsyncSession, client_id: str) -> RevokedClient:
@@ -195,22 +195,20 @@ async def store_token(
     return row
 
 
+# Built once (every authenticated request runs it): see `badge_alignments._VERSION`.
+_GRANT: Final = (
+    select(OAuthToken, Client, Issuer)
+    .join(Client, Client.id == OAuthToken.client_id)
+    .join(Issuer, Issuer.id == Client.issuer_id)
+    .options(joinedload(Issuer.keys))
+    .where(OAuthToken.token_hash == bindparam("token_hash"))
+)
+
+
 async def authenticate_token(session: AsyncSession, access_token: str) -> TokenGrant | None:
     """The grant behind a bearer token, or None if unknown, expired, revoked or disabled.
     One statement reads the token, its client and the client's issuer with its keys."""
-    found = (
-        (
-            await session.execute(
-                select(OAuthToken, Client, Issuer)
-                .join(Client, Client.id == OAuthToken.client_id)
-                .join(Issuer, Issuer.id == Client.issuer_id)
-                .options(joinedload(Issuer.keys))
-                .where(OAuthToken.token_hash == _digest(access_token))
-            )
-        )
-        .unique()
-        .first()
-    )
+    found = (await session.execute(_GRANT, {"token_hash": _digest(access_token)})).unique().first()
     if found is None:
         return None
     token, client, issuer = found

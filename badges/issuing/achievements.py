@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from badges.errors import DomainError, InvalidInput, NotFound
@@ -186,11 +186,17 @@ async def has_been_issued(session: AsyncSession, achievement_id: uuid.UUID) -> b
     )
 
 
+# Built once, as every issuance reads it: `Session.get` builds its SELECT anew on every call,
+# and working out a new statement's cache key costs more CPU than the query itself.
+_BY_ID: Final = select(Achievement).where(Achievement.id == bindparam("achievement_id"))
+
+
 async def get_achievement(
     session: AsyncSession, issuer: Issuer | None, achievement_id: uuid.UUID
 ) -> Achievement:
     """Look up by id; with `issuer`, another issuer's achievement is reported as not found."""
-    row = await session.get(Achievement, achievement_id)
+    found = await session.execute(_BY_ID, {"achievement_id": achievement_id})
+    row = found.scalar_one_or_none()
     if row is None or (issuer is not None and row.issuer_id != issuer.id):
         raise NotFound(f"no achievement {achievement_id}", field=("achievementId",))
     return row

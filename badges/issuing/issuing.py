@@ -651,6 +651,20 @@ def recipient_values(
 _RECORDED: Final = "lattice.recorded_credentials"
 
 
+# In the order of `_write_recorded`'s tables (parents first); built once, like the other
+# statements every issuance runs (see `badge_alignments._VERSION`).
+_INSERTS: Final = tuple(
+    insert(cast(Table, model.__table__))
+    for model in (
+        Credential,
+        CredentialRecipient,
+        CredentialEvidence,
+        CredentialStatusEntry,
+        CredentialEvent,
+    )
+)
+
+
 @dataclass(frozen=True)
 class _CredentialRows:
     """One credential's rows, table by table, so that many credentials are written with one
@@ -700,15 +714,15 @@ async def _write_recorded(session: AsyncSession) -> None:
     if not recorded:
         return
     tables = (
-        (Credential, [rows.credential for rows in recorded]),
-        (CredentialRecipient, [row for rows in recorded for row in rows.recipients]),
-        (CredentialEvidence, [row for rows in recorded for row in rows.evidence]),
-        (CredentialStatusEntry, [row for rows in recorded for row in rows.status_entries]),
-        (CredentialEvent, [rows.event for rows in recorded]),
+        [rows.credential for rows in recorded],
+        [row for rows in recorded for row in rows.recipients],
+        [row for rows in recorded for row in rows.evidence],
+        [row for rows in recorded for row in rows.status_entries],
+        [rows.event for rows in recorded],
     )
-    for model, values in tables:
+    for statement, values in zip(_INSERTS, tables, strict=True):
         if values:
-            await session.execute(insert(cast(Table, model.__table__)), values)
+            await session.execute(statement, values)
     for rows in recorded:
         webhooks.enqueue(
             session,

@@ -194,18 +194,18 @@ async def policy_graph(session: AsyncSession, public_url: str) -> PolicyGraph:
     return held.graph
 
 
+# Built once: asked on every issuance, and a statement object built anew is compiled from
+# the cache only after its cache key is computed again, which costs more than the query.
+_VERSION: Final = select(
+    select(func.count()).select_from(Stack).scalar_subquery(),
+    select(func.max(Stack.created_at)).scalar_subquery(),
+    select(func.count()).select_from(Lattice).scalar_subquery(),
+    select(func.max(Lattice.created_at)).scalar_subquery(),
+)
+
+
 async def _version(session: AsyncSession) -> _Version:
-    row = (
-        await session.execute(
-            select(
-                select(func.count()).select_from(Stack).scalar_subquery(),
-                select(func.max(Stack.created_at)).scalar_subquery(),
-                select(func.count()).select_from(Lattice).scalar_subquery(),
-                select(func.max(Lattice.created_at)).scalar_subquery(),
-            )
-        )
-    ).one()
-    return tuple(row)
+    return tuple((await session.execute(_VERSION)).one())
 
 
 async def _read_graph(session: AsyncSession, public_url: str) -> PolicyGraph:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Select, delete, select, text, true
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.bulk import chunks, dialect_of, insert_into
@@ -38,6 +38,7 @@ from storage.models import (
 Executor = AsyncSession | AsyncConnection
 AnySelect = Select[*tuple[Any, ...]]
 
+_HOLDINGS: Final = cast(Table, AchievementHolding.__table__)
 _COLUMNS = {
     "issued": ["agency_id", "educator_id", "achievement_id", "credential_id"],
     "submitted": ["agency_id", "educator_id", "achievement_iri", "submitted_id"],
@@ -88,10 +89,10 @@ async def _add(executor: Executor, kind: str, links: AnySelect) -> None:
 
 
 def _insert_links(executor: Executor, kind: str, links: AnySelect) -> Any:
-    # SQLite reads the ON of ON CONFLICT as a join's unless the SELECT has a WHERE.
-    statement = insert_into(executor, AchievementHolding).from_select(
-        _COLUMNS[kind], links.where(true())
-    )
+    # The table, not the ORM class: executed with parameters, an INSERT of the class would be
+    # taken for an ORM bulk insert. SQLite reads the ON of ON CONFLICT as a join's unless
+    # the SELECT has a WHERE.
+    statement = insert_into(executor, _HOLDINGS).from_select(_COLUMNS[kind], links.where(true()))
     return statement.on_conflict_do_nothing()
 
 
@@ -123,15 +124,27 @@ async def credentials_written(
     if not named:
         return linked
     await _lock(session, {key for _, key in named})
+    statement = _credential_links(session)
     for chunk in chunks(sorted({credential_id for credential_id, _ in named})):
-        statement = _insert_links(
-            session,
-            "issued",
-            _issued_links().where(CredentialRecipient.credential_id.in_(list(chunk))),
-        ).returning(AchievementHolding.educator_id, AchievementHolding.agency_id)
-        found = await session.execute(statement)
+        found = await session.execute(statement, {"credential_ids": list(chunk)})
         linked.update((educator_id, agency_id) for educator_id, agency_id in found)
     return linked
+
+
+# Per dialect, built once: every issuance runs it (see `badge_alignments._VERSION`).
+_CREDENTIAL_LINKS: dict[str, Any] = {}
+
+
+def _credential_links(executor: Executor) -> Any:
+    """INSERT the links of the credentials `credential_ids`, RETURNING their educators."""
+    dialect = dialect_of(executor)
+    statement = _CREDENTIAL_LINKS.get(dialect)
+    if statement is None:
+        chosen = CredentialRecipient.credential_id.in_(bindparam("credential_ids", expanding=True))
+        statement = _CREDENTIAL_LINKS[dialect] = _insert_links(
+            executor, "issued", _issued_links().where(chosen)
+        ).returning(_HOLDINGS.c.educator_id, _HOLDINGS.c.agency_id)
+    return statement
 
 
 async def submission_recorded(session: AsyncSession, row: SubmittedCredential) -> None:

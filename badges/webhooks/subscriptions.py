@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -206,6 +206,12 @@ def enqueue(
     pending.append(_Event(issuer_id, event_type, credential_id, occurred_at, reason))
 
 
+# Built once: every issuance's commit runs it (see `badge_alignments._VERSION`).
+_SUBSCRIPTIONS: Final = select(
+    WebhookSubscription.id, WebhookSubscription.issuer_id, WebhookSubscription.events
+).where(WebhookSubscription.issuer_id.in_(bindparam("issuer_ids", expanding=True)))
+
+
 def _write_outbox(session: Session) -> None:
     """Turn the queued events into delivery rows (one per interested subscription)."""
     events: list[_Event] = session.info.pop(_PENDING, [])
@@ -213,9 +219,7 @@ def _write_outbox(session: Session) -> None:
         return
     with session.no_autoflush:
         subscriptions = session.execute(
-            select(
-                WebhookSubscription.id, WebhookSubscription.issuer_id, WebhookSubscription.events
-            ).where(WebhookSubscription.issuer_id.in_({item.issuer_id for item in events}))
+            _SUBSCRIPTIONS, {"issuer_ids": list({item.issuer_id for item in events})}
         ).all()
     if not subscriptions:
         return
