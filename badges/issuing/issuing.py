@@ -85,6 +85,7 @@ from storage.models import (
     CredentialRecipient,
     CredentialStatusEntry,
     Issuer,
+    IssuerKey,
 )
 from storage.session import begin_write, engine_of, write_transaction
 
@@ -451,13 +452,41 @@ def signing_keys(
 ) -> tuple[str, SigningKeys]:
     """The issuer id to write and the keys to sign with, for did:web or did:key."""
     ed_row = current_key(issuer, KeyAlgorithm.ED25519)
-    ed_pair = ctx.vault.keypair(ed_row)
     if did_method == "key":
         if jwt_algorithm == "RS256":
             raise InvalidInput(
                 "a did:key issuer has only its Ed25519 key; ask for jwtAlgorithm EdDSA",
                 field=("jwtAlgorithm",),
             )
+        jwt_row = ed_row
+    else:
+        algorithm = jwt_algorithm or ctx.default_jwt_algorithm
+        jwt_row = ed_row if algorithm == "EdDSA" else current_key(issuer, KeyAlgorithm.RSA)
+    # A key row never changes (rotation adds a row), so neither do the keys made from it
+    # for one DID; making them parses the public keys and serialises the private ones.
+    memo = (ctx.public_url, issuer.slug, did_method, ed_row.id, jwt_row.id)
+    made = _signing_keys_made.get(memo)
+    if made is None:
+        if len(_signing_keys_made) >= _SIGNING_KEYS_KEPT:
+            _signing_keys_made.clear()
+        made = _make_signing_keys(ctx, issuer, did_method, ed_row, jwt_row)
+        _signing_keys_made[memo] = made
+    return made
+
+
+_SIGNING_KEYS_KEPT: Final = 1024
+_signing_keys_made: dict[tuple[str, str, str, uuid.UUID, uuid.UUID], tuple[str, SigningKeys]] = {}
+
+
+def _make_signing_keys(
+    ctx: IssuingContext,
+    issuer: Issuer,
+    did_method: DidMethod,
+    ed_row: IssuerKey,
+    jwt_row: IssuerKey,
+) -> tuple[str, SigningKeys]:
+    ed_pair = ctx.vault.keypair(ed_row)
+    if did_method == "key":
         did, method = issuer_did_key(issuer)
         keys = SigningKeys(
             KeyAlgorithm.ED25519,
@@ -469,8 +498,6 @@ def signing_keys(
         )
         return did, keys
     did = issuer_did(ctx.public_url, issuer)
-    algorithm = jwt_algorithm or ctx.default_jwt_algorithm
-    jwt_row = ed_row if algorithm == "EdDSA" else current_key(issuer, KeyAlgorithm.RSA)
     jwt_pair = ctx.vault.keypair(jwt_row)
     keys = SigningKeys(
         proof_algorithm=KeyAlgorithm.ED25519,

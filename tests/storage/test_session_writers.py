@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.session import create_engine, write_transaction
+from tests.storage.conftest import run_sql
 
 
 async def test_a_write_transaction_that_fails_before_writing_gives_its_turn_back(
@@ -22,5 +23,23 @@ async def test_a_write_transaction_that_fails_before_writing_gives_its_turn_back
 
         async with asyncio.timeout(5), write_transaction(engine) as session:
             assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_the_database_dropped_while_idle_is_replaced_not_failed(
+    database_url: str,
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server that drops connections is PostgreSQL's; SQLite is a file")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            dropped = await connection.scalar(text("SELECT pg_backend_pid()"))
+        await run_sql(database_url, "SELECT pg_terminate_backend(:pid)", {"pid": dropped})
+        await asyncio.sleep(0.6)  # idle past the window, as after a quiet spell
+
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) != dropped
     finally:
         await engine.dispose()
