@@ -711,6 +711,14 @@ def _forget_recorded(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_RECORDED, None)
 
 
+@event.listens_for(Session, "before_commit")
+def _refuse_unwritten(session: Session) -> None:
+    # A caller that recorded a credential and never flushed it would commit without it (and
+    # answer with a credential nobody can look up): a programming error, so it fails loudly.
+    if session.info.get(_RECORDED):
+        raise RuntimeError("record_credential was not followed by flush_issued")
+
+
 class _KeyTaken(Conflict):
     """A concurrent request with the same Idempotency-Key stored its credential first."""
 
