@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=1000, description="Most awards in one batch request.")
     sign_workers: int = Field(
         default=0,
-        description="Processes that sign batch credentials in parallel; 0 means one per CPU.",
+        description="Processes that sign batch credentials in parallel, and single ones when "
+        "the service runs in one process; 0 means one per CPU.",
     )
     default_jwt_alg: str = Field(
         default="RS256", description="VC-JWT algorithm when the caller names none (RS256|EdDSA)."

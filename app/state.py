@@ -146,7 +146,7 @@ def build_state(settings: Settings) -> ServiceState:
         engine=engine,
         sessions=sessions,
         vault=KeyVault(load_master_key(settings)),
-        signer=Signer(settings.sign_workers),
+        signer=Signer(settings.sign_workers, inline_singles=settings.workers > 1),
         fetcher=fetcher,
         verifier=verifier,
         own_credentials=OwnCredentials(sessions, settings.public_url, OWN_CREDENTIALS_CACHED),
