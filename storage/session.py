@@ -45,8 +45,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": _WRITER_WAIT_SECONDS})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    engine = create_async_engine(url, **kwargs)
+    else:
+        engine = create_async_engine(url, **kwargs)
     _ping_idle_connections(engine)
     return engine
 
@@ -59,7 +59,8 @@ _RETURNED_AT: Final = "lattice.returned_at"
 def _ping_idle_connections(engine: AsyncEngine) -> None:
     """Ping a pooled connection before reuse only if it sat idle (HikariCP's "alive bypass
     window"), so that a database restart or a connection dropped by the network while the
-    service was quiet costs a reconnect, not a failed request.
+    service was quiet costs a reconnect, not a failed request. (On SQLite nothing drops a
+    connection but a crash of its thread; the same rule keeps one code path.)
 
     SQLAlchemy's `pool_pre_ping` pings at every checkout; on asyncpg its ping is a
     transaction round trip of its own (BEGIN, a statement, ROLLBACK), about 7 % of the CPU
