@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +21,7 @@ from badges.status.achievement_holdings import rebuild
 from storage.models import AchievementHolding
 from storage.session import transaction
 from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
-from tests.app.wallets.teacher_apps import teacher_app_token
+from tests.app.wallets.teacher_apps import push_with_app, teacher_app_token
 from tests.app.wallets.wallet_holder import (
     awarded,
     copy_to_wallet,
@@ -171,22 +170,12 @@ async def test_a_credential_her_app_pushes_after_she_was_registered_makes_her_a_
     credential = foreign.award(address, achievement, _ago(30), hashed=False)
     assert await _holders(agency, achievement) == []
 
-    async with httpx.AsyncClient(base_url=server, timeout=60) as app:
-        pushed = await app.post(
-            "/ims/ob/v3p0/credentials",
-            json=credential,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    pushed = await push_with_app(server, token, credential)
 
     assert pushed.status_code in (200, 201), pushed.text
     assert [item["educator"] for item in await _holders(agency, achievement)] == [educator]
     # Pushing it again (an update of the same row) keeps one link, not two.
-    async with httpx.AsyncClient(base_url=server, timeout=60) as app:
-        again = await app.post(
-            "/ims/ob/v3p0/credentials",
-            json=credential,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    again = await push_with_app(server, token, credential)
     assert again.status_code in (200, 201), again.text
     assert await _links(sessions, educator) == 1
 

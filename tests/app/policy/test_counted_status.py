@@ -25,7 +25,7 @@ from badges.issuers.issuers import KeyVault
 from badges.policy.foreign_status import StatusCache
 from badges.status.status_changes import Standing
 from tests.app.foreign_issuer import ForeignIssuer, foreign_issuer
-from tests.app.wallets.teacher_apps import teacher_app_token
+from tests.app.wallets.teacher_apps import push_with_app, teacher_app_token
 from tests.app.wallets.wallet_holder import (
     awarded,
     copy_to_wallet,
@@ -146,12 +146,7 @@ async def test_an_mc_she_pushed_that_its_issuer_revoked_stops_counting_too(
     stack_id = await _one_mc_stack(agency, achievement)
     token = await teacher_app_token(sessions, vault, address)
     credential = foreign.award(address, achievement, _days_ago(30), hashed=False)
-    async with httpx.AsyncClient(base_url=server, timeout=60) as app:
-        pushed = await app.post(
-            "/ims/ob/v3p0/credentials",
-            json=credential,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    pushed = await push_with_app(server, token, credential)
     assert pushed.status_code in (200, 201), pushed.text
     registered = await agency.http.post("/v1/agency/educators", json={"email": address})
     educator = registered.json()["id"]

@@ -8,6 +8,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from badges.issuers.issuers import KeyVault
 from badges.wallets.ob_clients import (
     OB_SCOPES,
@@ -57,3 +59,13 @@ async def teacher_app_token(sessions: Any, vault: KeyVault, address: str | None 
             lifetimes=TokenLifetimes(timedelta(hours=1), timedelta(hours=1)),
         )
     return token
+
+
+async def push_with_app(server: str, token: str, credential: dict[str, Any]) -> httpx.Response:
+    """The teacher's app pushes `credential` to her backpack (OB 3.0 API upsert)."""
+    async with httpx.AsyncClient(base_url=server, timeout=60) as app:
+        return await app.post(
+            "/ims/ob/v3p0/credentials",
+            json=credential,
+            headers={"Authorization": f"Bearer {token}"},
+        )
