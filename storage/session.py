@@ -198,3 +198,31 @@ def _release_writer_of(session: Session) -> None:
     lock = session.info.pop(_WRITER, None)
     if lock is not None:
         lock.release()
+
+
+# session.info key: what callers keep until the session's outermost transaction ends.
+_KEPT: Final = "lattice.kept_for_transaction"
+
+
+def kept_for_transaction(session: Session | AsyncSession, key: str) -> list[Any]:
+    """A list under `key` that lives until the session's outermost transaction ends, committed
+    or rolled back: for writes queued now and made later in the same transaction (rows
+    written together, webhook events), which a rollback must drop."""
+    kept: dict[str, list[Any]] = session.info.setdefault(_KEPT, {})
+    return kept.setdefault(key, [])
+
+
+def take_kept(session: Session | AsyncSession, key: str) -> list[Any]:
+    """What `kept_for_transaction` holds under `key`, removed (empty if nothing)."""
+    kept: dict[str, list[Any]] = session.info.get(_KEPT, {})
+    return kept.pop(key, [])
+
+
+def has_kept(session: Session | AsyncSession, key: str) -> bool:
+    return bool(session.info.get(_KEPT, {}).get(key))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_kept(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEPT, None)

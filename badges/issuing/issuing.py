@@ -29,7 +29,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from badges.errors import Conflict, DomainError, InvalidInput, NotFound
 from badges.issuers.issuers import (
@@ -87,7 +87,14 @@ from storage.models import (
     Issuer,
     IssuerKey,
 )
-from storage.session import begin_write, engine_of, write_transaction
+from storage.session import (
+    begin_write,
+    engine_of,
+    has_kept,
+    kept_for_transaction,
+    take_kept,
+    write_transaction,
+)
 
 JwtAlgorithm = Literal["RS256", "EdDSA"]
 # (session, public URL, achievement IRI) -> the alignments its badge carries.
@@ -619,7 +626,7 @@ def record_credential(
             "idempotency_key": idempotency_key,
             "request_hash": request_hash,
         },
-        recipients=recipient_values(credential_id, identities),
+        recipients=_recipient_values(credential_id, identities),
         evidence=[
             {
                 "id": uuid.uuid4(),
@@ -651,11 +658,11 @@ def record_credential(
             "reason": None,
         },
     )
-    session.info.setdefault(_RECORDED, []).append(rows)
+    kept_for_transaction(session, _RECORDED).append(rows)
     return IssuedCredential(id=credential_id, document=signed.document, jwt=signed.jwt)
 
 
-def recipient_values(
+def _recipient_values(
     credential_id: uuid.UUID, identities: Sequence[Identity]
 ) -> list[dict[str, Any]]:
     """The `credential_recipients` rows of a credential naming `identities`, as values."""
@@ -674,14 +681,13 @@ def recipient_values(
     ]
 
 
-# session.info key: the rows `record_credential` kept, written by the next `flush_issued`.
+# `kept_for_transaction` key: the rows `record_credential` kept, for the next `flush_issued`.
 _RECORDED: Final = "lattice.recorded_credentials"
 
 
-# In the order of `_write_recorded`'s tables (parents first); built once, like the other
-# statements every issuance runs (see `badge_alignments._VERSION`).
-_INSERTS: Final = tuple(
-    insert(cast(Table, model.__table__))
+# Built once, like the other statements every issuance runs (see `badge_alignments._VERSION`).
+_INSERT: Final = {
+    model: insert(cast(Table, model.__table__))
     for model in (
         Credential,
         CredentialRecipient,
@@ -689,7 +695,7 @@ _INSERTS: Final = tuple(
         CredentialStatusEntry,
         CredentialEvent,
     )
-)
+}
 
 
 @dataclass(frozen=True)
@@ -705,17 +711,11 @@ class _CredentialRows:
     event: dict[str, Any]
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_recorded(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # rows of a rolled-back transaction are never written
-        session.info.pop(_RECORDED, None)
-
-
 @event.listens_for(Session, "before_commit")
 def _refuse_unwritten(session: Session) -> None:
     # A caller that recorded a credential and never flushed it would commit without it (and
     # answer with a credential nobody can look up): a programming error, so it fails loudly.
-    if session.info.get(_RECORDED):
+    if has_kept(session, _RECORDED):
         raise RuntimeError("record_credential was not followed by flush_issued")
 
 
@@ -745,19 +745,19 @@ async def flush_issued(session: AsyncSession) -> None:
 
 
 async def _write_recorded(session: AsyncSession) -> None:
-    recorded: list[_CredentialRows] = session.info.pop(_RECORDED, [])
+    recorded: list[_CredentialRows] = take_kept(session, _RECORDED)
     if not recorded:
         return
-    tables = (
-        [rows.credential for rows in recorded],
-        [row for rows in recorded for row in rows.recipients],
-        [row for rows in recorded for row in rows.evidence],
-        [row for rows in recorded for row in rows.status_entries],
-        [rows.event for rows in recorded],
+    tables = (  # parents first
+        (Credential, [rows.credential for rows in recorded]),
+        (CredentialRecipient, [row for rows in recorded for row in rows.recipients]),
+        (CredentialEvidence, [row for rows in recorded for row in rows.evidence]),
+        (CredentialStatusEntry, [row for rows in recorded for row in rows.status_entries]),
+        (CredentialEvent, [rows.event for rows in recorded]),
     )
-    for statement, values in zip(_INSERTS, tables, strict=True):
+    for model, values in tables:
         if values:
-            await session.execute(statement, values)
+            await session.execute(_INSERT[model], values)
     for rows in recorded:
         webhooks.enqueue(
             session,

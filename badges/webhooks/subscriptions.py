@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from badges.errors import InvalidInput, NotFound
 from badges.issuers.issuers import KeyVault
@@ -26,6 +26,7 @@ from net.addresses import (
     parse_address,
 )
 from storage.models import Client, Issuer, WebhookDelivery, WebhookSubscription, utcnow
+from storage.session import kept_for_transaction, take_kept
 
 EVENT_TYPES: Final = (
     "credential.issued",
@@ -202,8 +203,8 @@ def enqueue(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    pending: list[_Event] = session.info.setdefault(_PENDING, [])
-    pending.append(_Event(issuer_id, event_type, credential_id, occurred_at, reason))
+    queued = _Event(issuer_id, event_type, credential_id, occurred_at, reason)
+    kept_for_transaction(session, _PENDING).append(queued)
 
 
 # Built once: every issuance's commit runs it (see `badge_alignments._VERSION`).
@@ -214,7 +215,7 @@ _SUBSCRIPTIONS: Final = select(
 
 def _write_outbox(session: Session) -> None:
     """Turn the queued events into delivery rows (one per interested subscription)."""
-    events: list[_Event] = session.info.pop(_PENDING, [])
+    events: list[_Event] = take_kept(session, _PENDING)
     if not events:
         return
     with session.no_autoflush:
@@ -253,9 +254,3 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     _write_outbox(session)  # events queued after the last flush, with nothing else to flush
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # a rolled-back transaction sends none of its events
-        session.info.pop(_PENDING, None)
