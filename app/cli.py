@@ -20,7 +20,9 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.config import STARTUP_FAILURE
 
+from app.serving import serve_balanced
 from app.settings import Settings, get_settings
 from app.startup import (
     OpenedKeys,
@@ -241,7 +243,7 @@ def serve(
     warning = unopened_warning(opened)
     if warning:
         logger.warning(warning)
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=settings.host,
@@ -251,6 +253,14 @@ def serve(
         proxy_headers=True,
         workers=settings.workers,
     )
+    if settings.workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        status = 0 if server.started else STARTUP_FAILURE
+    else:
+        status = serve_balanced(config, settings.workers)
+    if status:
+        raise typer.Exit(status)
 
 
 @db_cli.command("upgrade")

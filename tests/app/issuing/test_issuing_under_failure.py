@@ -7,6 +7,7 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,99 @@ async def test_a_signing_failure_stores_nothing_and_leaves_its_status_position_a
         status_list = await session.get(StatusList, list_id)
     assert (credentials, referring) == (2, 0)
     assert status_list is not None and get_bit(status_list.bits, failed[1]) is False
+
+
+def _owner_of(service_port: int, client_port: int) -> int:
+    """The pid of the process holding the service's end of a loopback TCP connection."""
+    wanted = f":{service_port:04X} 0100007F:{client_port:04X} 01 "  # ESTABLISHED
+    inode = next(
+        line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines() if wanted in line
+    )
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in fd_dir.iterdir()):
+                return int(fd_dir.parent.name)
+        except OSError:  # a process that ended, or one not ours to read
+            continue
+    raise LookupError(inode)
+
+
+class _KeepAlive:
+    """One keep-alive HTTP/1.1 connection speaking just enough to POST JSON."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.port: int = writer.get_extra_info("sockname")[1]
+
+    @classmethod
+    async def open(cls, port: int) -> _KeepAlive:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def request(self, method: str, path: str, token: str, body: Any = None) -> int:
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        length = next(
+            int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")
+        )
+        await self.reader.readexactly(length)
+        return int(lines[0].split()[1])
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+@pytest.mark.skipif(
+    os.environ.get("LATTICE_TEST_BACKEND", "sqlite") != "postgresql",
+    reason="LATTICE_WORKERS > 1 is refused on SQLite (one writer process)",
+)
+async def test_a_service_of_two_processes_serves_keep_alive_clients_from_both(
+    provider: Provider, database_url: str, master_key: MasterKey, tmp_path: Path, sessions: Any
+) -> None:
+    achievement = await provider.create_achievement()
+    env = service_env(
+        database_url, tmp_path, master_key.to_text(), LATTICE_WORKERS="2", LATTICE_SIGN_WORKERS="1"
+    )
+    port = int(env["LATTICE_PORT"])
+    path = f"/v1/issuers/{provider.slug}/credentials"
+
+    with running_service(env):
+        token = await _token(env["LATTICE_PUBLIC_URL"], provider)
+        started: set[int] = set()  # a fresh connection goes to a process that has started
+        deadline = time.monotonic() + 60
+        while len(started) < 2 and time.monotonic() < deadline:
+            probe = await _KeepAlive.open(port)
+            assert await probe.request("GET", "/healthz", token) == 200
+            started.add(_owner_of(port, probe.port))
+            await probe.close()
+        assert len(started) == 2
+
+        clients = [await _KeepAlive.open(port) for _ in range(8)]
+
+        async def issue_on(client: _KeepAlive, n: int) -> list[int]:
+            return [
+                await client.request(
+                    "POST",
+                    path,
+                    token,
+                    {
+                        "achievementId": achievement["id"],
+                        "recipient": {"email": f"k{n}-{i}@example.org"},
+                    },
+                )
+                for i in range(25)
+            ]
+
+        statuses = await asyncio.gather(*(issue_on(client, n) for n, client in enumerate(clients)))
+        owners = Counter(_owner_of(port, client.port) for client in clients)
+        for client in clients:
+            await client.close()
+
+    assert sorted(owners.values()) == [4, 4] and set(owners) == started
+    assert {status for batch in statuses for status in batch} == {201}
+    assert await _integrity(sessions, provider.issuer.id) == (200, 200, 200, 200)
