@@ -42,6 +42,7 @@ _FIELDS = 2
 _STARTED, _CLOSED = range(_FIELDS)
 _TICK_S = 0.5
 _ACCEPT_RETRY_S = 0.2
+_START_WAIT_S = 60.0
 _Loads = ctypes.Array[ctypes.c_longlong]
 
 
@@ -76,6 +77,7 @@ class _Balancer:
         try:
             for slot in range(len(self._workers)):
                 self._start(slot)
+            self._wait_until_started()
             with selectors.DefaultSelector() as selector:
                 selector.register(self._listener, selectors.EVENT_READ)
                 while not self._stopping:
@@ -89,6 +91,17 @@ class _Balancer:
             self._stop_all()
         logger.info("Stopping parent process [%d]", os.getpid())
         return self._status
+
+    def _wait_until_started(self) -> None:
+        """Accept nothing until every process serves (connections wait in the listen
+        backlog): keep-alive clients that connect while only one has started would all stay
+        with it. A process that never starts does not keep the others idle for long."""
+        deadline = time.monotonic() + _START_WAIT_S
+        while not self._stopping and time.monotonic() < deadline:
+            if all(self._loads[slot * _FIELDS + _STARTED] for slot in range(len(self._workers))):
+                return
+            time.sleep(0.05)
+            self._replace_dead()
 
     def _stop(self, signum: int, frame: Any) -> None:
         self._stopping = True

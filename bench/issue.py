@@ -10,11 +10,13 @@ What is measured, all in one run on the same machine so the ratios mean somethin
    twice), once with the Data Integrity proof only and once with the RS256 VC-JWT as well.
 2. End to end through the real service (`lattice serve` as a subprocess, SQLite in a temporary
    directory unless --database-url names another database or --postgres asks for a throwaway
-   PostgreSQL 15 with W service processes): N single issues from C concurrent clients, then
-   batches of 1000 awards. The single issues are sent by the lean keep-alive load generator
-   (`bench/load.py`): httpx spends ~3 ms of CPU per request on these two cores, which would be
-   measured as the service's. The first batch starts the service's signing process pool, so it
-   is reported apart as the warm-up and the rate is that of the batches after it.
+   PostgreSQL 15 with W service processes): a warm-up of single issues (each service process
+   fills its caches and connection pool on its first requests), N timed single issues from C
+   concurrent clients, then batches of 1000 awards. The single issues are sent by the lean
+   keep-alive load generator (`bench/load.py`): httpx spends ~3 ms of CPU per request on these
+   two cores, which would be measured as the service's. The first batch starts the service's
+   signing process pool, so it is reported apart as the warm-up and the rate is that of the
+   batches after it.
 3. The anchor: `node bench.mjs 200` in ../shared/interop, the Digital Bazaar stack signing
    eddsa-rdfc-2022 in one process (`sign_per_s`). Its credential is a little smaller than ours
    (no extensions context, credentialSchema or identifier), which favours Node slightly.
@@ -100,6 +102,7 @@ class Rate:
 
 @dataclass
 class HttpFigures:
+    single_warmup: Rate
     single: Rate
     single_latency_ms: dict[str, float]
     batch_warmup: Rate
@@ -279,6 +282,10 @@ async def measure_http(
         token = await access_token(client, *credentials)
         client.headers["Authorization"] = f"Bearer {token}"
         achievement_id = await create_achievement(client, slug)
+        single_warmup, _, warmup_statuses = await single_rate(
+            service.base_url, token, slug, achievement_id, args.single_warmup, args.concurrency
+        )
+        single_warmup.label += ", warm-up"
         single, latencies, statuses = await single_rate(
             service.base_url, token, slug, achievement_id, args.n, args.concurrency
         )
@@ -286,12 +293,15 @@ async def measure_http(
             client, slug, achievement_id, args.batches, args.batch_size, first=args.n
         )
     return HttpFigures(
+        single_warmup=single_warmup,
         single=single,
         single_latency_ms=percentiles_ms(latencies),
         batch_warmup=warmup,
         batch=batch,
         batch_seconds=[round(seconds, 2) for seconds in durations],
-        problems=status_summary("single", statuses, 201) + problems,
+        problems=status_summary("single warm-up", warmup_statuses, 201)
+        + status_summary("single", statuses, 201)
+        + problems,
     )
 
 
@@ -343,7 +353,7 @@ def report(
     library: list[Rate], http: HttpFigures, node: dict[str, Any] | None, node_note: str, args: Any
 ) -> None:
     anchor = float(node["sign_per_s"]) if node else None
-    rows = [*library, http.single, http.batch_warmup, http.batch]
+    rows = [*library, http.single_warmup, http.single, http.batch_warmup, http.batch]
     if anchor is not None:
         rows.append(Rate(f"Node sign (bench.mjs {NODE_N})", NODE_N, NODE_N / anchor))
     print_table(rows, anchor)
@@ -394,6 +404,9 @@ def database_label(args: argparse.Namespace) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=300, help="credentials for library and single")
+    parser.add_argument(
+        "--single-warmup", type=int, default=300, help="single issues before the timed ones"
+    )
     parser.add_argument("--batches", type=int, default=3, help="timed batches after the warm-up")
     parser.add_argument("--batch-size", type=int, default=1000, help="awards per batch request")
     parser.add_argument("--concurrency", type=int, default=8, help="clients for single issues")

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -82,6 +83,31 @@ def test_keep_alive_connections_are_spread_evenly_over_the_processes() -> None:
         assert sorted(Counter(owners).values()) == [4, 4]
         # Each connection stays with its process.
         assert [served_by(client) for client in clients] == owners
+
+
+def test_clients_that_connect_while_one_process_has_yet_to_start_are_spread_too(
+    tmp_path: Path,
+) -> None:
+    stagger = str(tmp_path / "first-started")
+    with balanced(2, SERVING_APP_STAGGER=stagger) as (_, base_url), ExitStack() as stack:
+        clients = [
+            stack.enter_context(httpx.Client(base_url=base_url, timeout=30)) for _ in range(8)
+        ]
+
+        def first_answer(client: httpx.Client) -> int:
+            while True:  # until the port is bound; then the connection waits to be served
+                try:
+                    return served_by(client)
+                except httpx.ConnectError:
+                    time.sleep(0.01)
+
+        while not Path(stagger).exists():  # one process has started, the other has not
+            time.sleep(0.01)
+        time.sleep(0.2)
+        with ThreadPoolExecutor(8) as pool:
+            owners = list(pool.map(first_answer, clients))
+
+        assert sorted(Counter(owners).values()) == [4, 4]
 
 
 def test_new_connections_go_to_the_process_whose_connections_closed() -> None:
