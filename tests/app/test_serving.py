@@ -15,7 +15,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from uvicorn.config import STARTUP_FAILURE
 
 from tests.processes import free_port
@@ -139,9 +138,28 @@ def test_sigterm_stops_the_parent_and_every_process() -> None:
         children = wait_for_processes(base_url, 2)
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
-        for pid in children:
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
+        assert not any(alive(pid) for pid in children)
+
+
+def test_processes_whose_parent_was_killed_finish_and_exit() -> None:
+    with balanced(2) as (parent, base_url):
+        children = wait_for_processes(base_url, 2)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while any(alive(pid) for pid in children):
+            assert time.monotonic() < deadline, "a service process outlived its parent"
+            time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child of the killed parent is reparented to init, which reaps it; until then a
+    # zombie still answers signal 0.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_an_app_that_cannot_start_stops_the_service_with_uvicorns_startup_status() -> None:
