@@ -286,6 +286,11 @@ async def measure_http(
             service.base_url, token, slug, achievement_id, args.single_warmup, args.concurrency
         )
         single_warmup.label += ", warm-up"
+        # With several service processes, each new connection goes to the one holding the
+        # fewest; a process counts a connection closed when its event loop sees the close,
+        # so clients reconnecting within milliseconds of the warm-up's closing could be
+        # placed by counts a few closes behind (seen: 6 and 2 instead of 4 and 4).
+        await asyncio.sleep(0.5)
         single, latencies, statuses = await single_rate(
             service.base_url, token, slug, achievement_id, args.n, args.concurrency
         )
