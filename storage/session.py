@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, SessionTransaction
 
+from storage.sqlite_driver import OneTripDBAPI
+
 # session.info key: the writer lock this session's transaction holds until it ends.
 _WRITER: Final = "lattice.sqlite_writer"
 # As long as the busy timeout below: past it SQLite itself would have given up.
@@ -43,6 +45,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": _WRITER_WAIT_SECONDS})
+        if url.get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", OneTripDBAPI())
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
