@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -93,11 +92,6 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         rows = self._outcome[3]
         self._rows = deque(rows) if rows else deque()
 
-    def fetchall(self) -> Sequence[Any]:
-        rows = list(self._rows)
-        self._rows.clear()
-        return rows
-
 
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
@@ -111,5 +105,7 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        # SQLAlchemy's connect opens the aiosqlite connection (and marks its thread a
+        # daemon); the adapter it wrapped that in is only a wrapper, re-made with our cursor.
         adapted = super().connect(*arg, **kw)
         return _OneTripConnection(self, adapted._connection)
