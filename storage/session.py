@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, SessionTransaction
 
+from storage.postgres_driver import DeferredBeginDBAPI
 from storage.sqlite_driver import OneTripDBAPI
 
 # session.info key: the writer lock this session's transaction holds until it ends.
@@ -50,6 +51,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
+        if url.get_driver_name() == "asyncpg":
+            kwargs.setdefault("module", DeferredBeginDBAPI())
         engine = create_async_engine(url, **kwargs)
     _ping_idle_connections(engine)
     return engine
