@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -48,3 +49,61 @@ async def upsert(
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
     for chunk in chunks(rows, batch):
         await session.execute(statement, list(chunk))
+
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]]) -> None:
+    """Insert each table's rows, tables in the order given (parents before children); every
+    row of a table names the same columns.
+
+    On PostgreSQL all of it is one statement, one round trip: each table's rows travel as
+    one array per column, unnested by an INSERT ... SELECT, and all but the last INSERT are
+    data-modifying WITH queries of the last. A child may name a parent inserted by an
+    earlier one: PostgreSQL checks foreign keys at the end of the statement. On SQLite a
+    statement is a call on the driver's thread, not a round trip: one executemany per table.
+    """
+    writes = [(table, rows) for table, rows in writes if rows]
+    if not writes:
+        return
+    if dialect_of(session) != "postgresql":
+        for table, rows in writes:
+            await session.execute(insert(table), list(rows))
+        return
+    shape = tuple((table, tuple(rows[0])) for table, rows in writes)
+    parameters = {
+        _array_name(position, column): [row[column] for row in rows]
+        for position, (table, rows) in enumerate(writes)
+        for column in rows[0]
+    }
+    await session.execute(_unnested_inserts(shape), parameters)
+
+
+def _array_name(position: int, column: str) -> str:
+    return f"t{position}_{column}"
+
+
+@lru_cache(maxsize=64)  # a handful of shapes (with or without evidence, say), each built once
+def _unnested_inserts(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Any:
+    inserts = [
+        insert(table).from_select(
+            list(columns),
+            select(
+                *(
+                    func.unnest(
+                        bindparam(
+                            _array_name(position, column),
+                            type_=postgresql.ARRAY(table.c[column].type),
+                        )
+                    )
+                    for column in columns
+                )
+            ),
+        )
+        for position, (table, columns) in enumerate(shape)
+    ]
+    *first, last = inserts
+    return last.add_cte(
+        *(statement.cte(f"t{position}") for position, statement in enumerate(first))
+    )

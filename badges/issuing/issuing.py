@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, event, insert, select
+from sqlalchemy import Table, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -76,6 +76,7 @@ from badges.status.status_lists import (
 from badges.webhooks import subscriptions as webhooks
 from keys.did_web import jwk_id, multikey_id
 from keys.keypair import KeyAlgorithm
+from storage.bulk import insert_rows
 from storage.models import (
     Achievement,
     Client,
@@ -685,9 +686,10 @@ def _recipient_values(
 _RECORDED: Final = "lattice.recorded_credentials"
 
 
-# Built once, like the other statements every issuance runs (see `badge_alignments._VERSION`).
-_INSERT: Final = {
-    model: insert(cast(Table, model.__table__))
+# Tables, not the ORM classes: executed with parameters, an INSERT of the class would be
+# taken for an ORM bulk insert.
+_TABLES: Final = {
+    model: cast(Table, model.__table__)
     for model in (
         Credential,
         CredentialRecipient,
@@ -748,16 +750,19 @@ async def _write_recorded(session: AsyncSession) -> None:
     recorded: list[_CredentialRows] = take_kept(session, _RECORDED)
     if not recorded:
         return
-    tables = (  # parents first
-        (Credential, [rows.credential for rows in recorded]),
-        (CredentialRecipient, [row for rows in recorded for row in rows.recipients]),
-        (CredentialEvidence, [row for rows in recorded for row in rows.evidence]),
-        (CredentialStatusEntry, [row for rows in recorded for row in rows.status_entries]),
-        (CredentialEvent, [rows.event for rows in recorded]),
+    await insert_rows(
+        session,
+        [  # parents first
+            (_TABLES[Credential], [rows.credential for rows in recorded]),
+            (_TABLES[CredentialRecipient], [row for rows in recorded for row in rows.recipients]),
+            (_TABLES[CredentialEvidence], [row for rows in recorded for row in rows.evidence]),
+            (
+                _TABLES[CredentialStatusEntry],
+                [row for rows in recorded for row in rows.status_entries],
+            ),
+            (_TABLES[CredentialEvent], [rows.event for rows in recorded]),
+        ],
     )
-    for model, values in tables:
-        if values:
-            await session.execute(_INSERT[model], values)
     for rows in recorded:
         webhooks.enqueue(
             session,

@@ -1,13 +1,17 @@
-"""What the migration tests share: an empty database, and raw SQL run against it."""
+"""What the storage tests share: an empty database, raw SQL run against it, and an engine
+with tables of a test's own."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
 from storage.session import create_engine
@@ -31,4 +35,18 @@ async def run_sql(url: str, statement: str, values: dict[str, Any] | None = None
             result = await connection.execute(text(statement), values or {})
             return list(result) if result.returns_rows else []
     finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def engine_with_tables(url: str, metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """The service's engine for `url`, with `metadata`'s tables made for the block."""
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    try:
+        yield engine
+    finally:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.drop_all)
         await engine.dispose()

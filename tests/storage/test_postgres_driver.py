@@ -12,7 +12,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.postgres_driver import reads_only
-from storage.session import create_engine, create_session_factory
+from storage.session import create_session_factory
+from tests.storage.conftest import engine_with_tables
 
 METADATA = MetaData()
 ITEMS = Table(
@@ -53,13 +54,8 @@ def test_only_plain_selects_run_before_a_transaction_begins(
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     if not database_url.startswith("postgresql"):
         pytest.skip("the asyncpg adapter serves PostgreSQL deployments")
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.drop_all)
-    await engine.dispose()
+    async with engine_with_tables(database_url, METADATA) as engine:
+        yield engine
 
 
 async def _in_transaction(session: AsyncSession) -> bool:
