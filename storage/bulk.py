@@ -10,6 +10,8 @@ from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.session import execute_core
+
 BATCH = 1000
 T = TypeVar("T")
 
@@ -69,7 +71,7 @@ async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]
         return
     if dialect_of(session) != "postgresql":
         for table, rows in writes:
-            await session.execute(insert(table), list(rows))
+            await execute_core(session, insert(table), list(rows))
         return
     shape = tuple((table, tuple(rows[0])) for table, rows in writes)
     parameters = {
@@ -77,7 +79,7 @@ async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]
         for position, (table, rows) in enumerate(writes)
         for column in rows[0]
     }
-    await session.execute(_unnested_inserts(shape), parameters)
+    await execute_core(session, _unnested_inserts(shape), parameters)
 
 
 def _array_name(position: int, column: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from badges.policy.stack_rules import achievements_of, parse_rule, stacks_of
 from badges.policy.stacks import role_url, stack_url
 from storage.models import Agency, Issuer, Lattice, LatticeRole, Stack
-from storage.session import engine_of
+from storage.session import engine_of, execute_core
 
 # Alignments of this many achievements are kept per snapshot; more are computed again.
 _MEMO_ENTRIES: Final = 4096
@@ -205,7 +205,7 @@ _VERSION: Final = select(
 
 
 async def _version(session: AsyncSession) -> _Version:
-    return tuple((await session.execute(_VERSION)).one())
+    return tuple((await execute_core(session, _VERSION)).one())
 
 
 async def _read_graph(session: AsyncSession, public_url: str) -> PolicyGraph:

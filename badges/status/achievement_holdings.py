@@ -34,6 +34,7 @@ from storage.models import (
     HeldCredential,
     SubmittedCredential,
 )
+from storage.session import execute_core
 
 Executor = AsyncSession | AsyncConnection
 AnySelect = Select[*tuple[Any, ...]]
@@ -103,7 +104,8 @@ async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
     buckets = sorted({zlib.crc32(key.encode()) % _LOCK_BUCKETS for key in lookup_keys})
     if buckets:
         # In one order everywhere, so two writers never wait for each other's locks.
-        await session.execute(
+        await execute_core(
+            session,
             text(
                 "SELECT pg_advisory_xact_lock(:space, bucket) FROM "
                 "(SELECT unnest(CAST(:buckets AS integer[])) AS bucket ORDER BY 1) AS ordered"
@@ -126,7 +128,7 @@ async def credentials_written(
     await _lock(session, {key for _, key in named})
     statement = _credential_links(session)
     for chunk in chunks(sorted({credential_id for credential_id, _ in named})):
-        found = await session.execute(statement, {"credential_ids": list(chunk)})
+        found = await execute_core(session, statement, {"credential_ids": list(chunk)})
         linked.update((educator_id, agency_id) for educator_id, agency_id in found)
     return linked
 

@@ -219,9 +219,12 @@ def _write_outbox(session: Session) -> None:
     if not events:
         return
     with session.no_autoflush:
-        subscriptions = session.execute(
-            _SUBSCRIPTIONS, {"issuer_ids": list({item.issuer_id for item in events})}
-        ).all()
+        # On the connection: the ORM's per-statement work is not needed for plain rows.
+        subscriptions = (
+            session.connection()
+            .execute(_SUBSCRIPTIONS, {"issuer_ids": list({item.issuer_id for item in events})})
+            .all()
+        )
     if not subscriptions:
         return
     now = utcnow()
