@@ -8,19 +8,22 @@ credentials are written in a short write transaction. Here plain reads that come
 write run outside a transaction; `BEGIN` is sent just before the first statement that is not
 one, and a session that only read commits with no round trip at all.
 
-The answers are the same. The service runs PostgreSQL at READ COMMITTED, where every
+The answers are the same. At READ COMMITTED (PostgreSQL's default, and the service's) every
 statement takes a fresh snapshot whether or not a transaction is open, so a read before
-`BEGIN` sees what it would have seen after it. What a transaction must hold until it ends
-still begins it: row locks (`FOR UPDATE`/`FOR SHARE`), advisory locks, and every statement
-that is not a `SELECT` (writes, `LOCK TABLE`, `WITH` queries, DDL). It is also how SQLite
-behaves (pysqlite begins a transaction just before the first write), so both databases
-now run a transaction the same way. Streamed (server-side) cursors begin one as before:
-PostgreSQL keeps a cursor only inside a transaction.
+`BEGIN` sees what it would have seen after it; under another isolation level (set on the
+server, or by an engine's `isolation_level`) every transaction begins at once, as before.
+What a transaction must hold until it ends still begins it: row locks (`FOR UPDATE`,
+`FOR SHARE`), advisory locks, and every statement that is not a `SELECT` (writes,
+`LOCK TABLE`, `WITH` queries, DDL). It is also how SQLite behaves (pysqlite begins a
+transaction just before the first write), so both databases now run a transaction the same
+way. Streamed (server-side) cursors begin one as before: PostgreSQL keeps a cursor only
+inside a transaction.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from functools import lru_cache
 from typing import Any, Final
 
@@ -63,16 +66,24 @@ class _DeferredBeginCursor(AsyncAdapt_asyncpg_cursor):
 
 
 class _DeferredBeginConnection(AsyncAdapt_asyncpg_connection):
-    __slots__ = ("reading",)
+    __slots__ = ("read_committed_by_default", "reading")
     _cursor_cls = _DeferredBeginCursor
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
         self.reading = False
+        self.read_committed_by_default = False  # until the server says so
 
     async def _start_transaction(self) -> None:
-        if not self.reading:
+        if not (self.reading and self._snapshot_per_statement()):
             await super()._start_transaction()  # type: ignore[no-untyped-call]
+
+    def _snapshot_per_statement(self) -> bool:
+        """Whether the transaction would be READ COMMITTED: only then is a read the same
+        inside a transaction and out (REPEATABLE READ and SERIALIZABLE keep one snapshot for
+        the whole transaction, taken at its first statement)."""
+        level = self.isolation_level  # set by an engine's `isolation_level`, else None
+        return level == "read_committed" or (level is None and self.read_committed_by_default)
 
 
 class DeferredBeginDBAPI(AsyncAdapt_asyncpg_dbapi):
@@ -88,7 +99,14 @@ class DeferredBeginDBAPI(AsyncAdapt_asyncpg_dbapi):
             "prepared_statement_cache_size": kw.pop("prepared_statement_cache_size", 100),
             "prepared_statement_name_func": kw.pop("prepared_statement_name_func", None),
         }
-        connection: AsyncAdapt_asyncpg_connection = await_(
-            _DeferredBeginConnection.create(self, creator(*arg, **kw), **options)
-        )
+        return await_(self._connect(creator(*arg, **kw), options))
+
+    async def _connect(
+        self, opening: Awaitable[Any], options: dict[str, Any]
+    ) -> _DeferredBeginConnection:
+        connection = await _DeferredBeginConnection.create(self, opening, **options)
+        # A server (or database, or role) may set another default isolation level.
+        driver: asyncpg.Connection = connection._connection
+        default = await driver.fetchval("SHOW default_transaction_isolation")
+        connection.read_committed_by_default = default == "read committed"
         return connection

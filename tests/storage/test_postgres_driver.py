@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -12,9 +13,10 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.postgres_driver import reads_only
-from storage.session import create_session_factory
+from storage.session import create_engine, create_session_factory
 from tests.storage.conftest import engine_with_tables
 
+SERIAL = "serializable"
 METADATA = MetaData()
 ITEMS = Table(
     "driver_items",
@@ -73,6 +75,37 @@ async def test_a_session_that_only_reads_never_begins_a_transaction(engine: Asyn
         # Each read is a transaction of its own: its now() is its own start.
         assert second > first[1]
         await session.commit()
+
+
+@pytest.mark.parametrize(
+    ("engine_options", "why"),
+    [
+        (
+            {
+                "connect_args": {
+                    "server_settings": {"default_transaction_isolation": "serializable"}
+                }
+            },
+            "the server's default",
+        ),
+        ({"isolation_level": "REPEATABLE READ"}, "the engine's"),
+    ],
+)
+async def test_under_a_stricter_isolation_level_reads_share_one_transaction(
+    engine: AsyncEngine, database_url: str, engine_options: dict[str, Any], why: str
+) -> None:
+    strict = create_engine(database_url, **engine_options)
+    try:
+        async with create_session_factory(strict)() as session:
+            first = (await session.execute(text("SELECT now()"))).scalar_one()
+            await asyncio.sleep(0.01)
+            second = (await session.execute(text("SELECT now()"))).scalar_one()
+            assert await _in_transaction(session), why
+            # One snapshot for the whole transaction: its reads must not be split apart.
+            assert second == first
+            await session.commit()
+    finally:
+        await strict.dispose()
 
 
 async def test_the_first_write_begins_the_transaction_and_what_follows_is_inside_it(
