@@ -71,7 +71,7 @@ async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]
         return
     if dialect_of(session) != "postgresql":
         for table, rows in writes:
-            await execute_core(session, insert(table), list(rows))
+            await execute_core(session, _insert(table), list(rows))
         return
     shape = tuple((table, tuple(rows[0])) for table, rows in writes)
     parameters = {
@@ -82,11 +82,18 @@ async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]
     await execute_core(session, _unnested_inserts(shape), parameters)
 
 
+# Statements are built once per table or shape: a statement object built anew is compiled
+# from SQLAlchemy's cache only after its cache key is computed again, at a cost of its own.
+@lru_cache(maxsize=64)
+def _insert(table: Table) -> Any:
+    return insert(table)
+
+
 def _array_name(position: int, column: str) -> str:
     return f"t{position}_{column}"
 
 
-@lru_cache(maxsize=64)  # a handful of shapes (with or without evidence, say), each built once
+@lru_cache(maxsize=64)  # a handful of shapes: with or without evidence, say
 def _unnested_inserts(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Any:
     inserts = [
         insert(table).from_select(

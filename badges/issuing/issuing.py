@@ -686,8 +686,7 @@ def _recipient_values(
 _RECORDED: Final = "lattice.recorded_credentials"
 
 
-# Tables, not the ORM classes: executed with parameters, an INSERT of the class would be
-# taken for an ORM bulk insert.
+# The tables behind the models, which `insert_rows` writes.
 _TABLES: Final = {
     model: cast(Table, model.__table__)
     for model in (
