@@ -1,6 +1,6 @@
 """Issuance throughput: the signing library, the HTTP API with its database, and the Node anchor.
 
-Run: .venv/bin/python bench/issue.py [--n 300] [--batches 3] [--skip-node]
+Run: .venv/bin/python bench/issue.py [--n 300] [--batches 3] [--skip-node] [--one-recipient]
                                      [--database-url URL | --postgres [--workers W]]
 
 What is measured, all in one run on the same machine so the ratios mean something:
@@ -12,11 +12,12 @@ What is measured, all in one run on the same machine so the ratios mean somethin
    directory unless --database-url names another database or --postgres asks for a throwaway
    PostgreSQL 15 with W service processes): a warm-up of single issues (each service process
    fills its caches and connection pool on its first requests), N timed single issues from C
-   concurrent clients, then batches of 1000 awards. The single issues are sent by the lean
-   keep-alive load generator (`bench/load.py`): httpx spends ~3 ms of CPU per request on these
-   two cores, which would be measured as the service's. The first batch starts the service's
-   signing process pool, so it is reported apart as the warm-up and the rate is that of the
-   batches after it.
+   concurrent clients, each to a teacher of its own (--one-recipient: all to one teacher, so
+   every write waits in turn for that teacher's lookup-key lock), then batches of 1000 awards.
+   The single issues are sent by the lean keep-alive load generator (`bench/load.py`): httpx
+   spends ~3 ms of CPU per request on these two cores, which would be measured as the
+   service's. The first batch starts the service's signing process pool, so it is reported
+   apart as the warm-up and the rate is that of the batches after it.
 3. The anchor: `node bench.mjs 200` in ../shared/interop, the Digital Bazaar stack signing
    eddsa-rdfc-2022 in one process (`sign_per_s`). Its credential is a little smaller than ours
    (no extensions context, credentialSchema or identifier), which favours Node slightly.
@@ -213,12 +214,22 @@ def single_request(base_url: str, path: str, token: str, body: dict[str, Any]) -
 
 
 async def single_rate(
-    base_url: str, token: str, slug: str, achievement_id: str, n: int, concurrency: int
+    base_url: str,
+    token: str,
+    slug: str,
+    achievement_id: str,
+    n: int,
+    concurrency: int,
+    recipients: range,
 ) -> tuple[Rate, list[float], Counter[int | str]]:
-    """n single issues from `concurrency` keep-alive clients; 201s counted, latencies of all."""
+    """n single issues from `concurrency` keep-alive clients, to the teachers `recipients`
+    in turn; 201s counted, latencies of all."""
     path = f"/v1/issuers/{slug}/credentials"
-    request = single_request(base_url, path, token, award(achievement_id, 0))
-    run = await hammer(base_url, request, n, concurrency, ok=lambda reply: reply.status == 201)
+    requests = [
+        single_request(base_url, path, token, award(achievement_id, index))
+        for index in recipients[:n]
+    ]
+    run = await hammer(base_url, requests, n, concurrency, ok=lambda reply: reply.status == 201)
     statuses: Counter[int | str] = Counter(
         {
             int(status) if status.isdigit() else status: count
@@ -282,8 +293,18 @@ async def measure_http(
         token = await access_token(client, *credentials)
         client.headers["Authorization"] = f"Bearer {token}"
         achievement_id = await create_achievement(client, slug)
+        # Teachers 0 .. n-1 for the timed single issues, then the batches', then the
+        # warm-up's; with --one-recipient every single issue names teacher 0.
+        timed = range(1) if args.one_recipient else range(args.n)
+        warmup_from = args.n + (args.batches + 1) * args.batch_size
         single_warmup, _, warmup_statuses = await single_rate(
-            service.base_url, token, slug, achievement_id, args.single_warmup, args.concurrency
+            service.base_url,
+            token,
+            slug,
+            achievement_id,
+            args.single_warmup,
+            args.concurrency,
+            timed if args.one_recipient else range(warmup_from, warmup_from + args.single_warmup),
         )
         single_warmup.label += ", warm-up"
         # With several service processes, each new connection goes to the one holding the
@@ -292,7 +313,7 @@ async def measure_http(
         # placed by counts a few closes behind (seen: 6 and 2 instead of 4 and 4).
         await asyncio.sleep(0.5)
         single, latencies, statuses = await single_rate(
-            service.base_url, token, slug, achievement_id, args.n, args.concurrency
+            service.base_url, token, slug, achievement_id, args.n, args.concurrency, timed
         )
         warmup, batch, durations, problems = await batch_rates(
             client, slug, achievement_id, args.batches, args.batch_size, first=args.n
@@ -379,6 +400,7 @@ def report(
             "batch_size": args.batch_size,
             "database": database_label(args),
             "workers": args.workers,
+            "one_recipient": args.one_recipient,
             "cpus": os.cpu_count(),
         },
         "library_di_per_s": round(library[0].per_second, 1),
@@ -421,6 +443,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="service processes (more than 1: --postgres)"
+    )
+    parser.add_argument(
+        "--one-recipient",
+        action="store_true",
+        help="every single issue names the same teacher (each write waits for the one "
+        "lookup key's lock in turn) instead of a teacher of its own",
     )
     parser.add_argument("--skip-node", action="store_true", help="do not run the Node anchor")
     args = parser.parse_args()

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,22 +100,24 @@ class Run:
 
 async def hammer(
     base_url: str,
-    request: bytes,
+    request: bytes | Sequence[bytes],
     requests: int,
     concurrency: int,
     ok: Callable[[Reply], bool] | None = None,
 ) -> Run:
     """Send `request` `requests` times from `concurrency` connections; `ok(reply)` says
-    whether a reply counts as a success (default: status 200)."""
+    whether a reply counts as a success (default: status 200). Given several requests, the
+    i-th sent is `request[i % len(request)]`."""
+    cycle = [request] if isinstance(request, bytes) else list(request)
     clients = [await Client.connect(base_url) for _ in range(concurrency)]
     remaining = iter(range(requests))
     run = Run(0.0)
 
     async def one_client(client: Client) -> None:
-        for _ in remaining:
+        for index in remaining:
             start = time.perf_counter()
             try:
-                reply = await client.send(request)
+                reply = await client.send(cycle[index % len(cycle)])
             except (OSError, asyncio.IncompleteReadError, RuntimeError) as error:
                 run.statuses[type(error).__name__] += 1
                 run.failed += 1

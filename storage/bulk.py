@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Insert, Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -56,22 +57,36 @@ async def upsert(
 Rows = Sequence[Mapping[str, Any]]
 
 
-async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]]) -> None:
+@dataclass(frozen=True)
+class Query:
+    """A SELECT to run right after the rows are written, with its parameters (see
+    `insert_rows`). `statement` should be built once: it keys a cache of statements."""
+
+    statement: Select[Any]
+    parameters: Mapping[str, Any]
+
+
+async def insert_rows(
+    session: AsyncSession, writes: Sequence[tuple[Table, Rows]], *, then: Query | None = None
+) -> None:
     """Insert each table's rows, tables in the order given (parents before children); every
-    row of a table names the same columns.
+    row of a table names the same columns. Then run `then`, if given, for its effects (a
+    lock it takes, say): its result is discarded.
 
     On PostgreSQL all of it is one statement, one round trip: each table's rows travel as
-    one array per column, unnested by an INSERT ... SELECT, and all but the last INSERT are
-    data-modifying WITH queries of the last. A child may name a parent inserted by an
-    earlier one: PostgreSQL checks foreign keys at the end of the statement. On SQLite a
-    statement is a call on the driver's thread, not a round trip: one executemany per table.
+    one array per column, unnested by an INSERT ... SELECT, and the INSERTs are
+    data-modifying WITH queries of the last one or of `then`. A child may name a parent
+    inserted by an earlier one: PostgreSQL checks foreign keys at the end of the statement.
+    `then` does not see the rows (one statement reads one snapshot, taken before they were
+    written). On SQLite a statement is a call on the driver's thread, not a round trip: one
+    executemany per table, then `then`.
     """
     writes = [(table, rows) for table, rows in writes if rows]
-    if not writes:
-        return
-    if dialect_of(session) != "postgresql":
+    if dialect_of(session) != "postgresql" or not writes:
         for table, rows in writes:
             await execute_core(session, _insert(table), list(rows))
+        if then is not None:
+            await execute_core(session, then.statement, then.parameters)
         return
     shape = tuple((table, tuple(rows[0])) for table, rows in writes)
     parameters = {
@@ -79,7 +94,12 @@ async def insert_rows(session: AsyncSession, writes: Sequence[tuple[Table, Rows]
         for position, (table, rows) in enumerate(writes)
         for column in rows[0]
     }
-    await execute_core(session, _unnested_inserts(shape), parameters)
+    if then is not None:
+        clash = parameters.keys() & then.parameters.keys()
+        if clash:
+            raise ValueError(f"parameter names of `then` taken by the rows: {sorted(clash)}")
+        parameters.update(then.parameters)
+    await execute_core(session, _unnested_inserts(shape, then and then.statement), parameters)
 
 
 # Statements are built once per table or shape: a statement object built anew is compiled
@@ -94,7 +114,9 @@ def _array_name(position: int, column: str) -> str:
 
 
 @lru_cache(maxsize=64)  # a handful of shapes: with or without evidence, say
-def _unnested_inserts(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Any:
+def _unnested_inserts(
+    shape: tuple[tuple[Table, tuple[str, ...]], ...], then: Select[Any] | None
+) -> Any:
     inserts = [
         insert(table).from_select(
             list(columns),
@@ -112,7 +134,7 @@ def _unnested_inserts(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Any:
         )
         for position, (table, columns) in enumerate(shape)
     ]
-    *first, last = inserts
-    return last.add_cte(
-        *(statement.cte(f"t{position}") for position, statement in enumerate(first))
+    main: Select[Any] | Insert = then if then is not None else inserts.pop()
+    return main.add_cte(
+        *(statement.cte(f"t{position}") for position, statement in enumerate(inserts))
     )

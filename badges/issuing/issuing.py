@@ -749,6 +749,17 @@ async def _write_recorded(session: AsyncSession) -> None:
     recorded: list[_CredentialRows] = take_kept(session, _RECORDED)
     if not recorded:
         return
+    # Whom the credentials name, as (credential id, lookup key): they become theirs in the
+    # achievement-holdings index, and their completions may change (a third MC completes a
+    # stack), so those educators are marked for a refresh. The keys' lock is taken by the
+    # rows' statement, saving PostgreSQL a round trip of its own.
+    named = {
+        (row["credential_id"], row["lookup_key"])
+        for rows in recorded
+        for row in rows.recipients
+        if row["lookup_key"]
+    }
+    lock = achievement_holdings.lock_for(session, {key for _, key in named})
     await insert_rows(
         session,
         [  # parents first
@@ -761,6 +772,7 @@ async def _write_recorded(session: AsyncSession) -> None:
             ),
             (_TABLES[CredentialEvent], [rows.event for rows in recorded]),
         ],
+        then=lock,
     )
     for rows in recorded:
         webhooks.enqueue(
@@ -770,14 +782,5 @@ async def _write_recorded(session: AsyncSession) -> None:
             rows.credential["id"],
             occurred_at=rows.event["occurred_at"],
         )
-    # Whom the credentials name, as (credential id, lookup key): they become theirs in the
-    # achievement-holdings index, and their completions may change (a third MC completes a
-    # stack), so those educators are marked for a refresh.
-    named = {
-        (row["credential_id"], row["lookup_key"])
-        for rows in recorded
-        for row in rows.recipients
-        if row["lookup_key"]
-    }
-    linked = await achievement_holdings.credentials_written(session, named)
+    linked = await achievement_holdings.credentials_written(session, named, locked=lock is not None)
     await completion_marks.educators_of_agencies_changed(session, linked)

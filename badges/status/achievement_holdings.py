@@ -10,8 +10,10 @@ is harmless and `rebuild` can fill the table from scratch (after a bulk load).
 
 On PostgreSQL a credential naming an identifier and the identifier itself may be written by
 two transactions at once, each blind to the other's rows until it commits. Both sides take a
-transaction lock on the identifier's lookup key after writing their row and before reading
-the other side, so whichever comes second sees the first one's committed row.
+transaction lock on the identifier's lookup key with or after writing their row, and read the
+other side in a later statement (one with a snapshot taken after the lock was granted), so
+whichever comes second sees the first one's committed row. Issuance takes the lock in the
+statement that writes its rows (`lock_for`, `storage.bulk.insert_rows`'s `then`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,23 @@ import zlib
 from collections.abc import Collection, Iterable
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, select, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.bulk import chunks, dialect_of, insert_into
+from storage.bulk import Query, chunks, dialect_of, insert_into
 from storage.models import (
     AchievementHolding,
     Credential,
@@ -97,35 +112,47 @@ def _insert_links(executor: Executor, kind: str, links: AnySelect) -> Any:
     return statement.on_conflict_do_nothing()
 
 
-async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
-    """Hold the lookup keys' advisory locks (PostgreSQL) until the transaction ends."""
-    if dialect_of(session) != "postgresql":
-        return  # SQLite has one writer at a time
+def lock_for(executor: Executor, lookup_keys: Iterable[str]) -> Query | None:
+    """The query that takes the lookup keys' advisory locks until the transaction ends, or
+    None where none is needed (no keys; SQLite, which has one writer at a time)."""
+    if dialect_of(executor) != "postgresql":
+        return None
     buckets = sorted({zlib.crc32(key.encode()) % _LOCK_BUCKETS for key in lookup_keys})
-    if buckets:
-        # In one order everywhere, so two writers never wait for each other's locks.
-        await execute_core(
-            session,
-            text(
-                "SELECT pg_advisory_xact_lock(:space, bucket) FROM "
-                "(SELECT unnest(CAST(:buckets AS integer[])) AS bucket ORDER BY 1) AS ordered"
-            ),
-            {"space": _LOCK_SPACE, "buckets": buckets},
-        )
+    return Query(_LOCK, {"lock_buckets": buckets}) if buckets else None
+
+
+# Built once: every issuance runs it (see `badge_alignments._VERSION`). The buckets are
+# locked in one order everywhere, so two writers never wait for each other's locks.
+_ORDERED_BUCKETS: Final = (
+    select(func.unnest(bindparam("lock_buckets", type_=ARRAY(Integer))).label("bucket"))
+    .order_by(literal_column("bucket"))
+    .subquery("ordered")
+)
+_LOCK: Final = select(
+    func.pg_advisory_xact_lock(literal(_LOCK_SPACE, Integer), _ORDERED_BUCKETS.c.bucket)
+)
+
+
+async def _lock(session: AsyncSession, lookup_keys: Iterable[str]) -> None:
+    lock = lock_for(session, lookup_keys)
+    if lock is not None:
+        await execute_core(session, lock.statement, lock.parameters)
 
 
 async def credentials_written(
-    session: AsyncSession, named: Collection[tuple[uuid.UUID, str]]
+    session: AsyncSession, named: Collection[tuple[uuid.UUID, str]], *, locked: bool = False
 ) -> dict[uuid.UUID, uuid.UUID]:
     """Link the credentials just flushed, as (credential id, lookup key of a recipient), to
     the educators registered with those keys; returns those educators (id -> agency id).
+    `locked`: the caller already holds `lock_for` the keys (taken with the rows' INSERT).
 
     The credentials are new, so every link is new and the INSERT's RETURNING names every
     educator they name: the caller needs no second look-up to mark them."""
     linked: dict[uuid.UUID, uuid.UUID] = {}
     if not named:
         return linked
-    await _lock(session, {key for _, key in named})
+    if not locked:
+        await _lock(session, {key for _, key in named})
     statement = _credential_links(session)
     for chunk in chunks(sorted({credential_id for credential_id, _ in named})):
         found = await execute_core(session, statement, {"credential_ids": list(chunk)})

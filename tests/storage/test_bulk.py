@@ -20,13 +20,16 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     event,
+    func,
+    literal,
     select,
 )
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.bulk import insert_rows
+from storage.bulk import Query, insert_rows
 from storage.session import create_session_factory
 from storage.types import UTCDateTime
 from tests.storage.conftest import engine_with_tables
@@ -149,20 +152,94 @@ async def test_values_pass_through_their_column_types(engine: AsyncEngine) -> No
 async def test_on_postgresql_every_table_is_written_by_one_statement(
     engine: AsyncEngine,
 ) -> None:
-    statements: list[str] = []
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2])
-
     parents = [_parent("a"), _parent("b")]
     children = [_child(parents[0], 0), _child(parents[1], 0)]
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    statements, stop = _statements(engine)
     try:
         async with create_session_factory(engine)() as session:
             await insert_rows(session, [(PARENTS, parents), (CHILDREN, children)])
             await session.commit()
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
-    inserts = [statement for statement in statements if "INSERT" in statement]
+        stop()
+    inserts = [sql for sql, _ in statements if "INSERT" in sql]
     expected = 1 if engine.dialect.name == "postgresql" else 2
     assert len(inserts) == expected
+
+
+def _statements(engine: AsyncEngine) -> tuple[list[tuple[str, Any]], Any]:
+    """The statements `engine` runs from now on, with their parameters, and how to stop."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(*args: Any) -> None:
+        statements.append((args[2], args[3]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    return statements, lambda: event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+
+async def test_then_runs_after_the_rows_in_their_statement_on_postgresql(
+    engine: AsyncEngine,
+) -> None:
+    """`then` and its parameters ride with the rows: on PostgreSQL in the same statement (one
+    round trip), on SQLite as the statement after them."""
+    parent = _parent("with a query after it")
+    then = Query(select(bindparam("marker", type_=String)), {"marker": "after the rows"})
+    statements, stop = _statements(engine)
+    try:
+        async with create_session_factory(engine)() as session:
+            await insert_rows(session, [(PARENTS, [parent])], then=then)
+            await session.commit()
+    finally:
+        stop()
+    if engine.dialect.name == "postgresql":
+        assert len(statements) == 1
+        sql, parameters = statements[0]
+        assert "INSERT INTO bulk_parents" in sql
+        assert "after the rows" in parameters
+    else:
+        assert [sql.split()[0] for sql, _ in statements] == ["INSERT", "SELECT"]
+        assert "after the rows" in statements[1][1]
+    async with create_session_factory(engine)() as session:
+        assert await _stored(session, PARENTS) == [parent]
+
+
+async def test_then_alone_runs_without_rows(engine: AsyncEngine) -> None:
+    then = Query(select(bindparam("marker", type_=String)), {"marker": "no rows"})
+    statements, stop = _statements(engine)
+    try:
+        async with create_session_factory(engine)() as session:
+            await insert_rows(session, [(PARENTS, [])], then=then)
+    finally:
+        stop()
+    assert [parameters for _, parameters in statements if "no rows" in parameters]
+
+
+async def test_then_parameters_may_not_take_the_names_of_the_rows_arrays(
+    engine: AsyncEngine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the arrays are PostgreSQL's")
+    then = Query(select(bindparam("t0_name", type_=String)), {"t0_name": "clash"})
+    async with create_session_factory(engine)() as session:
+        with pytest.raises(ValueError, match="t0_name"):
+            await insert_rows(session, [(PARENTS, [_parent("a")])], then=then)
+
+
+async def test_a_lock_taken_by_then_is_held_until_the_transaction_ends(
+    engine: AsyncEngine,
+) -> None:
+    """What issuance relies on: the lookup keys' advisory lock, taken with the rows, is held
+    when `insert_rows` returns, so a later statement of the transaction reads after it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    lock = Query(select(func.pg_advisory_xact_lock(literal(4242), literal(7))), {})
+    probe = select(func.pg_try_advisory_xact_lock(literal(4242), literal(7)))
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        await insert_rows(session, [(PARENTS, [_parent("locked")])], then=lock)
+        async with factory() as other:
+            assert (await other.execute(probe)).scalar_one() is False
+            await other.rollback()
+        await session.commit()
+    async with factory() as other:
+        assert (await other.execute(probe)).scalar_one() is True
